@@ -1,0 +1,30 @@
+"""Semantic checks, run on files that passed the schema.
+
+Each module checks one concern and yields `Finding`s located at the offending
+node. `run` runs them all over a `Corpus` (every file loaded together, since
+levels refer to each other).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding
+from . import calendar, graph, lifecycle, references, scoring
+from .corpus import Corpus
+
+CHECKS = (
+    references.check,
+    lifecycle.check,
+    graph.check,
+    calendar.check,
+    scoring.check,
+)
+
+
+def run(corpus: Corpus) -> Iterator[Finding]:
+    for check in CHECKS:
+        yield from check(corpus)
+
+
+__all__ = ["Corpus", "run"]

@@ -1,0 +1,93 @@
+"""Load a directory of definitions: parse, validate, check, then freeze.
+
+``check`` reports every finding in every file; ``load`` returns the frozen
+`DefinitionSet` or raises `DefinitionError` when there is any error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from . import checks, schema, source
+from .checks.references import forms_dir
+from .findings import DefinitionError, Finding, Severity
+from .model import Definition, DefinitionSet
+from .source import SourceDoc
+
+ENV_VAR = "AKSI_WORKFLOWS"
+PACKAGED = Path(__file__).resolve().parents[2] / "workflows"
+
+
+def default_directory() -> Path:
+    """$AKSI_WORKFLOWS, else ./workflows, else the project's own workflows/."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    local = Path("workflows")  # relative, so findings show short paths
+    return local if local.is_dir() else PACKAGED
+
+
+def definition_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories into their *.yaml / *.yml files, sorted."""
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files += sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml"))
+        else:
+            files.append(p)
+    return files
+
+
+def _parse(paths: Iterable[Path]) -> tuple[list[SourceDoc], list[Finding]]:
+    paths = list(paths)
+    files = definition_files(paths)
+    findings: list[Finding] = []
+    if not files:
+        where = ", ".join(str(p) for p in paths) or "."
+        findings.append(Finding(where, 1, 1, Severity.ERROR, "no-definitions",
+                                "tidak ada berkas definisi (*.yaml) di sini"))
+    valid: list[SourceDoc] = []
+    for path in files:
+        doc, problems = source.read(path)
+        findings += problems
+        if doc is None:
+            continue
+        structural = list(schema.validate(doc))
+        findings += structural
+        if not structural:
+            valid.append(doc)
+    return valid, findings
+
+
+def check(paths: Iterable[Path]) -> list[Finding]:
+    """Every finding (errors and warnings) for the given files or directories.
+
+    A file named alone is checked together with the definitions beside it,
+    since levels refer to each other; only its own findings are reported.
+    """
+    paths = [Path(p) for p in paths]
+    wanted = {str(f) for f in definition_files(paths)}
+    context = paths + sorted({p.parent for p in paths if p.is_file()} - set(paths))
+    docs, findings = _parse(_unique(definition_files(context)) if wanted else paths)
+    findings += checks.run(checks.Corpus(docs))
+    return sorted(f for f in set(findings) if f.file in wanted or not wanted)
+
+
+def _unique(files: list[Path]) -> list[Path]:
+    seen: dict[Path, Path] = {}
+    for f in files:
+        seen.setdefault(f.resolve(), f)
+    return list(seen.values())
+
+
+def load(directory: Path | None = None) -> DefinitionSet:
+    """The frozen definitions of ``directory``; raises `DefinitionError` on any error."""
+    docs, findings = _parse([directory or default_directory()])
+    findings += checks.run(checks.Corpus(docs))
+    if any(f.is_error for f in findings):
+        raise DefinitionError(findings)
+    return DefinitionSet({
+        d.data["level"]: Definition.from_data(d.data, forms_dir=forms_dir(d)) for d in docs
+    })

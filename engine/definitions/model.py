@@ -1,0 +1,298 @@
+"""Frozen workflow definitions, built from data that passed the checker.
+
+A `Definition` never changes once built; cases refer to it by ``content_hash``
+and keep its ``snapshot`` so that editing the YAML later never changes a
+running case (``Definition.from_snapshot`` rebuilds it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
+
+from .dates import START_OF_YEAR, DayOfYear
+
+SYSTEM = "system"
+PARENT = "parent"
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRef:
+    """A role, optionally of another level: ``approver``, ``parent:supervisor``."""
+
+    role: str
+    level: str | None = None  # None: the definition's own level; "parent"; or a level id
+
+    @classmethod
+    def parse(cls, text: str) -> "RoleRef":
+        level, _, role = text.rpartition(":")
+        return cls(role=role, level=level or None)
+
+    def __str__(self) -> str:
+        return f"{self.level}:{self.role}" if self.level else self.role
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: str
+    name: str
+    description: str = ""
+    count: int | None = None
+    units: tuple[str, ...] = ()
+    supervises: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    id: str
+    name: str
+    sources: tuple[str, ...]
+    dest: str
+    by: tuple[RoleRef, ...]
+    reason_required: bool = False
+    needs_valid_forms: bool = False
+
+    @property
+    def by_system(self) -> bool:
+        return any(r.role == SYSTEM and r.level is None for r in self.by)
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    initial: str
+    opens_with: str
+    done: str
+    states: Mapping[str, State]
+    triggers: Mapping[str, Trigger]
+    on_child_reopened: str = "notify"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A reminder (``days`` before due) or an escalation (``days`` after due)."""
+
+    days: int
+    to: tuple[RoleRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitsFor:
+    level: str
+    stage: str
+    state: str | None  # None: the child lifecycle's done state
+    quorum_percent: int  # 100 = all
+
+    @property
+    def needs_all(self) -> bool:
+        return self.quorum_percent == 100
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    id: str
+    name: str
+    group: str
+    kind: str
+    opens: DayOfYear
+    due: DayOfYear
+    after: tuple[str, ...]
+    waits_for: WaitsFor | None
+    outputs: tuple[str, ...]
+    reminders: tuple[Notice, ...]
+    escalations: tuple[Notice, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    stage: str
+    weight: float
+    when: str  # "done" or "on_time"
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    name: str
+    min: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    stage: str
+    criteria: tuple[Criterion, ...]
+    bands: tuple[Band, ...]  # highest minimum first
+
+    def classify(self, score: float) -> str | None:
+        for band in self.bands:
+            if score >= band.min:
+                return band.name
+        return None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Definition:
+    """One level's workflow; equal definitions have equal content hashes."""
+
+    level: str
+    version: str
+    title: str
+    source: str
+    tier: int
+    groups: Mapping[str, str]
+    roles: Mapping[str, Role]
+    lifecycle: Lifecycle
+    stages: tuple[Stage, ...]
+    scoring: Scoring | None
+    forms_dir: Path | None
+    snapshot: str  # canonical JSON of the definition's data
+    content_hash: str  # sha256 of the snapshot
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Definition) and other.content_hash == self.content_hash
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
+    def stage(self, stage_id: str) -> Stage:
+        for s in self.stages:
+            if s.id == stage_id:
+                return s
+        raise KeyError(f"level {self.level!r} has no stage {stage_id!r}")
+
+    def __iter__(self) -> Iterator[Stage]:
+        return iter(self.stages)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], *, forms_dir: Path | None = None) -> "Definition":
+        snapshot = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return _build(json.loads(snapshot), snapshot, forms_dir)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: str) -> "Definition":
+        return cls.from_data(json.loads(snapshot))
+
+
+def _ids(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _notices(items: list[dict], key: str) -> tuple[Notice, ...]:
+    return tuple(Notice(i[key], tuple(RoleRef.parse(t) for t in i["to"])) for i in items)
+
+
+def _quorum(text: str | None) -> int:
+    return 100 if text in (None, "all") else int(text.rstrip("%"))
+
+
+def _build(d: dict, snapshot: str, forms_dir: Path | None) -> Definition:
+    lc = d["lifecycle"]
+    lifecycle = Lifecycle(
+        initial=lc["initial"],
+        opens_with=lc["opens_with"],
+        done=lc["done"],
+        states=MappingProxyType({
+            k: State(k, v["name"], v.get("description", "")) for k, v in lc["states"].items()
+        }),
+        triggers=MappingProxyType({
+            k: Trigger(
+                id=k, name=v["name"], sources=_ids(v["from"]), dest=v["to"],
+                by=tuple(RoleRef.parse(r) for r in _ids(v["by"])),
+                reason_required=v.get("reason", False),
+                needs_valid_forms=v.get("valid_forms", False),
+            )
+            for k, v in lc["triggers"].items()
+        }),
+        on_child_reopened=lc.get("on_child_reopened", "notify"),
+    )
+    defaults = d.get("defaults", {})
+    stages = []
+    for s in d["stages"]:
+        wf = s.get("waits_for")
+        stages.append(Stage(
+            id=s["id"], name=s["name"], group=s["group"], kind=s["kind"],
+            opens=DayOfYear.parse(s["opens"]) if "opens" in s else START_OF_YEAR,
+            due=DayOfYear.parse(s["due"]),
+            after=tuple(s.get("after", ())),
+            waits_for=WaitsFor(wf["level"], wf["stage"], wf.get("state"),
+                               _quorum(wf.get("quorum"))) if wf else None,
+            outputs=tuple(s.get("outputs", ())),
+            reminders=_notices(s.get("reminders", defaults.get("reminders", [])), "before"),
+            escalations=_notices(s.get("escalations", defaults.get("escalations", [])), "after"),
+            description=s.get("description", ""),
+        ))
+    sc = d.get("scoring")
+    scoring = Scoring(
+        stage=sc["stage"],
+        criteria=tuple(Criterion(c["stage"], c["weight"], c.get("when", "done"))
+                       for c in sc["criteria"]),
+        bands=tuple(sorted((Band(b["name"], b["min"]) for b in sc["bands"]),
+                           key=lambda b: -b.min)),
+    ) if sc else None
+    return Definition(
+        level=d["level"], version=d["version"], title=d["title"], source=d["source"],
+        tier=d["tier"],
+        groups=MappingProxyType(dict(d.get("groups", {}))),
+        roles=MappingProxyType({
+            k: Role(k, v["name"], v.get("description", ""), v.get("count"),
+                    tuple(v.get("units", ())), v.get("supervises", False))
+            for k, v in d["roles"].items()
+        }),
+        lifecycle=lifecycle,
+        stages=tuple(stages),
+        scoring=scoring,
+        forms_dir=forms_dir,
+        snapshot=snapshot,
+        content_hash=hashlib.sha256(snapshot.encode()).hexdigest(),
+    )
+
+
+@dataclass(frozen=True)
+class DefinitionSet:
+    """The definitions of every level, loaded together; levels are related by tier."""
+
+    definitions: Mapping[str, Definition]
+
+    def __getitem__(self, level: str) -> Definition:
+        try:
+            return self.definitions[level]
+        except KeyError:
+            known = ", ".join(self.definitions) or "none"
+            raise KeyError(f"no definition for level {level!r} (loaded: {known})") from None
+
+    def __iter__(self) -> Iterator[Definition]:
+        return iter(sorted(self.definitions.values(), key=lambda d: -d.tier))
+
+    def __len__(self) -> int:
+        return len(self.definitions)
+
+    def by_tier(self, tier: int) -> Definition | None:
+        return next((d for d in self.definitions.values() if d.tier == tier), None)
+
+    def child_of(self, level: str) -> Definition | None:
+        return self.by_tier(self[level].tier + 1)
+
+    def parent_of(self, level: str) -> Definition | None:
+        return self.by_tier(self[level].tier - 1)
+
+    def resolve(self, level: str, ref: RoleRef) -> tuple[Definition, str] | None:
+        """The definition and role id a role reference made at ``level`` means."""
+        if ref.level is None:
+            target = self[level]
+        elif ref.level == PARENT:
+            target = self.parent_of(level)
+        else:
+            target = self.definitions.get(ref.level)
+        return (target, ref.role) if target is not None else None

@@ -1,0 +1,11 @@
+"""Pictures of definitions: stage dependency graphs, lifecycles, calendars.
+
+Each renderer takes frozen definitions and returns text (Mermaid or DOT, or
+rows for a table), so the CLI and the web viewer print the same thing.
+"""
+
+from .calendar import CalendarRow, calendar_rows, gantt
+from .lifecycle import lifecycle_graph
+from .stages import stage_graph
+
+__all__ = ["CalendarRow", "calendar_rows", "gantt", "lifecycle_graph", "stage_graph"]

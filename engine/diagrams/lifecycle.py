@@ -1,0 +1,51 @@
+"""The stage lifecycle as a state diagram, drawn by transitions' GraphMachine."""
+
+from __future__ import annotations
+
+from transitions.extensions import GraphMachine
+
+from ..definitions import Definition
+
+ENGINES = {"mermaid": "mermaid", "dot": "graphviz"}
+
+
+class _LabelledState(GraphMachine.state_cls):
+    # GraphMachine draws a state's `label` when it has one; core State has none.
+    def __init__(self, *args, label: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label = label
+
+
+class _LabelledTransition(GraphMachine.transition_cls):
+    def __init__(self, *args, label: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label = label
+
+
+class _Diagram(GraphMachine):
+    state_cls = _LabelledState
+    transition_cls = _LabelledTransition
+
+
+def lifecycle_graph(definition: Definition, fmt: str = "mermaid") -> str:
+    lc = definition.lifecycle
+    states = [{"name": s.id, "label": s.name} for s in lc.states.values()]
+    transitions = [
+        {
+            "trigger": t.id,
+            "source": list(t.sources),
+            "dest": t.dest,
+            "label": f"{t.name} ({', '.join(map(str, t.by))})",
+        }
+        for t in lc.triggers.values()
+    ]
+
+    class Model:  # GraphMachine draws the graph of a model
+        pass
+
+    model = Model()
+    _Diagram(model=model, states=states, transitions=transitions, initial=lc.initial,
+             graph_engine=ENGINES[fmt], auto_transitions=False, show_state_attributes=False,
+             title=f"Siklus tahap - {definition.title}")
+    graph = model.get_graph()
+    return graph.source if fmt == "dot" else graph.draw(None)
