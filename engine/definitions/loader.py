@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 from pathlib import Path
 from typing import Iterable
@@ -88,6 +90,29 @@ def load(directory: Path | None = None) -> DefinitionSet:
     findings += checks.run(checks.Corpus(docs))
     if any(f.is_error for f in findings):
         raise DefinitionError(findings)
-    return DefinitionSet({
-        d.data["level"]: Definition.from_data(d.data, forms_dir=forms_dir(d)) for d in docs
-    })
+    return DefinitionSet({d.data["level"]: _freeze(d, checks.Corpus(docs)) for d in docs})
+
+
+def _freeze(doc: SourceDoc, corpus: checks.Corpus) -> Definition:
+    """Fill in what the file leaves to defaults, attach its forms, and freeze it.
+
+    The defaults are written into the snapshot so that a running case never
+    depends on another file: a waits_for without `state` gets the child
+    level's done state, a stage without reminders gets the level's defaults.
+    """
+    data = copy.deepcopy(doc.data)
+    defaults = data.get("defaults", {})
+    child = corpus.child(doc)
+    for stage in data["stages"]:
+        for kind in ("reminders", "escalations"):
+            stage.setdefault(kind, copy.deepcopy(defaults.get(kind, [])))
+        wf = stage.get("waits_for")
+        if wf is not None:
+            wf.setdefault("state", child.data["lifecycle"]["done"])
+            wf.setdefault("quorum", "all")
+    folder = forms_dir(doc)
+    forms = {
+        form: json.loads((folder / f"{form}.json").read_text(encoding="utf-8"))
+        for stage in data["stages"] for form in stage.get("outputs", [])
+    }
+    return Definition.from_data(data, forms)

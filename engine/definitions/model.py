@@ -2,7 +2,9 @@
 
 A `Definition` never changes once built; cases refer to it by ``content_hash``
 and keep its ``snapshot`` so that editing the YAML later never changes a
-running case (``Definition.from_snapshot`` rebuilds it).
+running case (``Definition.from_snapshot`` rebuilds it). The snapshot holds the
+definition with its defaults filled in and the output form schemas it names,
+so it is complete on its own.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
@@ -90,7 +91,7 @@ class Notice:
 class WaitsFor:
     level: str
     stage: str
-    state: str | None  # None: the child lifecycle's done state
+    state: str | None  # filled in by the loader: the child lifecycle's done state by default
     quorum_percent: int  # 100 = all
 
     @property
@@ -154,8 +155,8 @@ class Definition:
     lifecycle: Lifecycle
     stages: tuple[Stage, ...]
     scoring: Scoring | None
-    forms_dir: Path | None
-    snapshot: str  # canonical JSON of the definition's data
+    forms: Mapping[str, Mapping[str, Any]]  # output form id -> its JSON Schema
+    snapshot: str  # canonical JSON of {"definition": data, "forms": forms}
     content_hash: str  # sha256 of the snapshot
 
     def __eq__(self, other: object) -> bool:
@@ -174,13 +175,16 @@ class Definition:
         return iter(self.stages)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any], *, forms_dir: Path | None = None) -> "Definition":
-        snapshot = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return _build(json.loads(snapshot), snapshot, forms_dir)
+    def from_data(cls, data: Mapping[str, Any],
+                  forms: Mapping[str, Mapping[str, Any]] | None = None) -> "Definition":
+        content = {"definition": data, "forms": dict(forms or {})}
+        snapshot = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return cls.from_snapshot(snapshot)
 
     @classmethod
     def from_snapshot(cls, snapshot: str) -> "Definition":
-        return cls.from_data(json.loads(snapshot))
+        content = json.loads(snapshot)
+        return _build(content["definition"], content["forms"], snapshot)
 
 
 def _ids(value: str | list[str] | None) -> tuple[str, ...]:
@@ -197,7 +201,7 @@ def _quorum(text: str | None) -> int:
     return 100 if text in (None, "all") else int(text.rstrip("%"))
 
 
-def _build(d: dict, snapshot: str, forms_dir: Path | None) -> Definition:
+def _build(d: dict, forms: dict, snapshot: str) -> Definition:
     lc = d["lifecycle"]
     lifecycle = Lifecycle(
         initial=lc["initial"],
@@ -253,7 +257,7 @@ def _build(d: dict, snapshot: str, forms_dir: Path | None) -> Definition:
         lifecycle=lifecycle,
         stages=tuple(stages),
         scoring=scoring,
-        forms_dir=forms_dir,
+        forms=MappingProxyType({k: MappingProxyType(v) for k, v in forms.items()}),
         snapshot=snapshot,
         content_hash=hashlib.sha256(snapshot.encode()).hexdigest(),
     )

@@ -1,0 +1,55 @@
+"""``aksi users``: people and their roles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..people import add_user, import_users
+from ..errors import AksiError
+from . import Context, fail, main, pass_context
+
+
+@main.group("users")
+def users_group() -> None:
+    """Users and role assignments."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", help="Role id of the region's level (e.g. operator).")
+@click.option("--region", metavar="CODE", help="Region code the role is held on.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+def add_command(ctx: Context, username: str, role: str | None, region: str | None,
+                display_name: str, password_stdin: bool) -> None:
+    """Create USERNAME (or add a role to it)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not password:
+        raise click.BadParameter("empty password on standard input", param_hint="--password-stdin")
+    definitions = ctx.definitions()
+    try:
+        with ctx.database().session() as session:
+            user = add_user(session, definitions, username, role=role, region=region,
+                            password=password, display_name=display_name)
+            roles = [f"{a.role}@{a.region_code}" for a in user.assignments]
+    except AksiError as exc:
+        fail(exc)
+    click.echo(f"{username}: {', '.join(roles) or 'tanpa peran'}")
+
+
+@users_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+def import_command(ctx: Context, file: Path) -> None:
+    """Import users from CSV: username,role,region[,password,display_name]."""
+    definitions = ctx.definitions()
+    try:
+        with ctx.database().session() as session:
+            report = import_users(session, definitions, file)
+    except AksiError as exc:
+        fail(exc)
+    click.echo(f"{report.users} pengguna, {report.assignments} peran diimpor")

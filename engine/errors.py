@@ -1,0 +1,57 @@
+"""What can go wrong when people act on stages.
+
+    AksiError
+    ├── NotFound          no such region, case, stage, user or trigger
+    ├── Refused           the action is not allowed; nothing was changed
+    │   ├── NotPermitted      the user lacks the role, or the region is outside their scope
+    │   ├── InvalidTrigger    the trigger does not apply to the stage's current state
+    │   ├── ReasonRequired    the trigger needs a written reason
+    │   └── InvalidForm       the stage's forms do not validate (``problems`` lists them)
+    └── Conflict          somebody else changed the stage first; reload and try again
+
+Messages are in Bahasa Indonesia: they reach operators and supervisors as they are.
+Context travels as keyword arguments and stays on the exception.
+"""
+
+from __future__ import annotations
+
+
+class AksiError(Exception):
+    def __init__(self, message: str, **context: object):
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+    def as_dict(self) -> dict:
+        return {"error": type(self).__name__, "message": self.message,
+                **{k: v for k, v in self.context.items() if v is not None}}
+
+
+class NotFound(AksiError):
+    pass
+
+
+class Refused(AksiError):
+    pass
+
+
+class NotPermitted(Refused):
+    pass
+
+
+class InvalidTrigger(Refused):
+    pass
+
+
+class ReasonRequired(Refused):
+    pass
+
+
+class InvalidForm(Refused):
+    def __init__(self, message: str, *, problems: list[str], **context: object):
+        super().__init__(message, problems=problems, **context)
+        self.problems = problems
+
+
+class Conflict(AksiError):
+    pass

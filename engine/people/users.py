@@ -1,0 +1,106 @@
+"""Users and their role assignments. Passwords are stored as salted hashes only."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..definitions import DefinitionSet
+from ..regions import tier_of
+from ..clock import utcnow
+from ..errors import NotFound, Refused
+from ..store.models import Assignment, Region, User
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"pengguna '{username}' tidak ada; tambahkan dengan `aksi users add`",
+                       username=username)
+    return user
+
+
+def _check_role(definitions: DefinitionSet, session: Session, role: str, region: str) -> str:
+    """The level a role on a region belongs to; `Refused` when it does not fit."""
+    if session.get(Region, region) is None:
+        raise NotFound(f"wilayah '{region}' tidak ada; muat dengan `aksi regions load`",
+                       region=region)
+    definition = definitions.by_tier(tier_of(region))
+    if definition is None:
+        raise Refused(f"tidak ada definisi alur kerja untuk wilayah tingkat {tier_of(region)} "
+                      f"('{region}')", region=region)
+    if role not in definition.roles:
+        raise Refused(f"peran '{role}' tidak ada di tingkat {definition.level}; pilih salah satu: "
+                      f"{', '.join(definition.roles)}", role=role, level=definition.level)
+    return definition.level
+
+
+def add_user(session: Session, definitions: DefinitionSet, username: str, *,
+             role: str | None = None, region: str | None = None, password: str | None = None,
+             display_name: str = "", now: dt.datetime | None = None) -> User:
+    """Create ``username`` (or reuse it) and give it ``role`` on ``region``. Idempotent."""
+    now = now or utcnow()
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, display_name=display_name or username, active=True,
+                    created_at=now)
+        session.add(user)
+    if password is not None:
+        user.password_hash = generate_password_hash(password)
+    if display_name:
+        user.display_name = display_name
+    if role or region:
+        if not (role and region):
+            raise Refused("peran dan wilayah harus diberikan bersama", role=role, region=region)
+        level = _check_role(definitions, session, role, region)
+        if not any(a.level == level and a.role == role and a.region_code == region
+                   for a in user.assignments):
+            user.assignments.append(Assignment(level=level, role=role, region_code=region))
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not user.password_hash:
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+@dataclass
+class ImportReport:
+    users: int = 0
+    assignments: int = 0
+
+
+def import_users(session: Session, definitions: DefinitionSet, path: Path) -> ImportReport:
+    """CSV with header ``username,role,region[,password,display_name]``; one row per role.
+
+    All or nothing: the first bad row refuses the whole file, naming its line.
+    """
+    report = ImportReport()
+    seen: set[str] = set()
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = {"username", "role", "region"} - set(reader.fieldnames or [])
+        if missing:
+            raise Refused(f"{path}: kolom wajib tidak ada: {', '.join(sorted(missing))}")
+        for row in reader:
+            try:
+                user = add_user(session, definitions, row["username"].strip(),
+                                role=row["role"].strip(), region=row["region"].strip(),
+                                password=(row.get("password") or None),
+                                display_name=(row.get("display_name") or "").strip())
+            except (Refused, NotFound) as exc:
+                raise type(exc)(f"{path}:{reader.line_num}: {exc.message}", **exc.context) from None
+            if user.username not in seen:
+                seen.add(user.username)
+                report.users += 1
+            report.assignments += 1
+    return report

@@ -1,0 +1,24 @@
+"""Kemendagri region codes: "19" provinsi, "19.01" kab/kota, "19.01.03" kecamatan, "19.01.03.2001" desa."""
+
+from __future__ import annotations
+
+
+def tier_of(code: str) -> int:
+    return code.count(".") + 1
+
+
+def parent_of(code: str) -> str | None:
+    return code.rsplit(".", 1)[0] if "." in code else None
+
+
+def ancestors(code: str) -> list[str]:
+    """Nearest first: "19.01.03" -> ["19.01", "19"]."""
+    out = []
+    while (code := parent_of(code)) is not None:  # type: ignore[assignment]
+        out.append(code)
+    return out
+
+
+def is_within(code: str, area: str) -> bool:
+    """True when ``code`` is ``area`` itself or lies below it."""
+    return code == area or code.startswith(area + ".")

@@ -1,0 +1,22 @@
+"""Indonesia's three time zones, by province (the first two digits of a Kemendagri code)."""
+
+from __future__ import annotations
+
+WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
+
+# Sumatra, Java, West and Central Kalimantan keep WIB; Bali, Nusa Tenggara, the rest of
+# Kalimantan and Sulawesi keep WITA; Maluku and Papua keep WIT.
+_WITA = {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
+_WIT = {"81", "82", "91", "92", "93", "94", "95", "96"}
+
+ZONE_NAMES = {WIB: "WIB", WITA: "WITA", WIT: "WIT"}
+
+
+def zone_of(code: str) -> str:
+    """The IANA time zone of the region with this code."""
+    province = code[:2]
+    if province in _WIT:
+        return WIT
+    if province in _WITA:
+        return WITA
+    return WIB

@@ -1,0 +1,31 @@
+"""Writing events: every change appends one, in the transaction of the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..store.models import Event, Task
+
+SYSTEM_ACTOR = "system"
+
+
+def record(session: Session, kind: str, *, actor: str, at: dt.datetime, task: Task | None = None,
+           from_state: str | None = None, to_state: str | None = None,
+           payload: dict[str, Any] | None = None, case_id: int | None = None,
+           region_code: str | None = None, level: str | None = None,
+           year: int | None = None) -> Event:
+    event = Event(
+        at=at, kind=kind, actor=actor,
+        case_id=task.case_id if task else case_id,
+        task_id=task.id if task else None,
+        region_code=task.region_code if task else region_code,
+        level=task.level if task else level,
+        year=task.year if task else year,
+        stage=task.stage if task else None,
+        from_state=from_state, to_state=to_state, payload=payload,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,222 @@
+"""Gates: when a locked stage opens, and what exactly keeps it locked.
+
+A stage leaves its lifecycle's initial state when its opening day has come,
+its `after` stages are done and its `waits_for` quorum of child regions has
+reached the required state. Gates are evaluated in the transaction of the
+change that may satisfy them; the child count is one query on ``ix_tasks_gate``
+(its cost does not grow with the number of children).
+
+Concurrency: two child approvals under one parent must not both conclude "not
+yet" (write skew). On PostgreSQL the parent's task rows are locked (``FOR
+UPDATE``) before counting, so the second approval waits and then counts the
+first; SQLite runs every write transaction under ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from ..definitions import Definition, WaitsFor
+from ..store.models import Case, Region, Task
+from . import events
+from .library import pinned
+from .machines import next_state
+
+
+@dataclass(frozen=True)
+class ChildRegion:
+    code: str
+    name: str
+    state: str | None  # None: no case started for this region
+    due_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One reason a stage is still locked."""
+
+    kind: str  # "opens" | "after" | "waits_for"
+    message: str
+    stage: str | None = None
+    state: str | None = None
+    level: str | None = None
+    opens_at: dt.datetime | None = None
+    quorum_percent: int | None = None
+    have: int | None = None
+    need: int | None = None
+    total: int | None = None
+    children: tuple[ChildRegion, ...] = field(default=())
+
+    @property
+    def regions(self) -> list[str]:
+        return [c.code for c in self.children]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in asdict(self).items() if v is not None and k != "children"}
+        if self.opens_at:
+            d["opens_at"] = self.opens_at.isoformat()
+        if self.kind == "waits_for":
+            d["regions"] = self.regions
+            d["children"] = [
+                {"code": c.code, "name": c.name, "state": c.state,
+                 "due_at": c.due_at.isoformat() if c.due_at else None}
+                for c in self.children
+            ]
+        return d
+
+
+def child_progress(session: Session, task: Task, wf: WaitsFor) -> tuple[int, int]:
+    """(children in the required state, children with the stage) under ``task``'s region."""
+    have, total = session.execute(
+        select(func.coalesce(func.sum(case((Task.state == wf.state, 1), else_=0)), 0),
+               func.count())
+        .where(Task.year == task.year, Task.level == wf.level, Task.stage == wf.stage,
+               Task.parent_code == task.region_code)
+    ).one()
+    return int(have), int(total)
+
+
+def quorum_met(have: int, total: int, percent: int) -> bool:
+    return total > 0 and have * 100 >= percent * total
+
+
+def _needed(total: int, percent: int) -> int:
+    return -(-percent * total // 100)  # ceiling
+
+
+def blockers(session: Session, task: Task, definition: Definition, now: dt.datetime,
+             *, detail: bool = False) -> list[Blocker]:
+    """Why ``task`` is locked (empty when its gate holds). ``detail`` lists child regions."""
+    stage = definition.stage(task.stage)
+    lc = definition.lifecycle
+    found: list[Blocker] = []
+    if now < task.opens_at:
+        found.append(Blocker("opens", f"tahap baru dapat dibuka mulai {task.opens_at.isoformat()}",
+                             opens_at=task.opens_at))
+    if stage.after:
+        rows = dict(session.execute(
+            select(Task.stage, Task.state)
+            .where(Task.case_id == task.case_id, Task.stage.in_(stage.after))).all())
+        for dep in stage.after:
+            state = rows.get(dep)
+            if state != lc.done:
+                found.append(Blocker(
+                    "after", f"menunggu tahap '{definition.stage(dep).name}' "
+                             f"{lc.states[lc.done].name.lower()} (kini: {state})",
+                    stage=dep, state=state))
+    wf = stage.waits_for
+    if wf is not None:
+        have, total = child_progress(session, task, wf)
+        if not quorum_met(have, total, wf.quorum_percent):
+            need = _needed(total, wf.quorum_percent)
+            who = "semua" if wf.needs_all else f"{wf.quorum_percent}%"
+            msg = (f"menunggu {who} {wf.level} menyelesaikan tahap '{wf.stage}' "
+                   f"(status '{wf.state}'): {have} dari {total}, perlu {need}")
+            if total == 0:
+                msg = f"belum ada kasus {wf.level} di wilayah ini untuk tahun {task.year}"
+            children = _lagging_children(session, task, wf) if detail else ()
+            found.append(Blocker("waits_for", msg, stage=wf.stage, state=wf.state, level=wf.level,
+                                 quorum_percent=wf.quorum_percent, have=have, need=need,
+                                 total=total, children=children))
+    return found
+
+
+def _lagging_children(session: Session, task: Task, wf: WaitsFor) -> tuple[ChildRegion, ...]:
+    """Child regions not (yet) in the required state, including those with no case."""
+    started = session.execute(
+        select(Task.region_code, Region.name, Task.state, Task.due_at)
+        .join(Region, Region.code == Task.region_code)
+        .where(Task.year == task.year, Task.level == wf.level, Task.stage == wf.stage,
+               Task.parent_code == task.region_code)
+        .order_by(Task.region_code)).all()
+    lagging = [ChildRegion(c, n, s, d) for c, n, s, d in started if s != wf.state]
+    have_case = {c for c, *_ in started}
+    tier = session.scalar(select(Region.tier).where(Region.code == task.region_code))
+    missing = session.execute(
+        select(Region.code, Region.name)
+        .where(Region.parent_code == task.region_code, Region.tier == (tier or 0) + 1)
+        .order_by(Region.code)).all()
+    lagging += [ChildRegion(c, n, None, None) for c, n in missing if c not in have_case]
+    return tuple(sorted(lagging, key=lambda c: c.code))
+
+
+def open_task(session: Session, task: Task, definition: Definition, now: dt.datetime) -> None:
+    """Fire the lifecycle's opening trigger on ``task`` (the gate already holds)."""
+    lc = definition.lifecycle
+    before = task.state
+    task.state = next_state(definition, task.state, lc.opens_with)
+    task.updated_at = now
+    events.record(session, lc.opens_with, actor=events.SYSTEM_ACTOR, at=now, task=task,
+                  from_state=before, to_state=task.state)
+
+
+def try_open(session: Session, task: Task, definition: Definition, now: dt.datetime) -> bool:
+    if task.state != definition.lifecycle.initial:
+        return False
+    if blockers(session, task, definition, now):
+        return False
+    open_task(session, task, definition, now)
+    return True
+
+
+def _locked(session: Session, query):
+    """Rows for update: locked on PostgreSQL (SQLite already holds the database lock)."""
+    return session.scalars(query.options(joinedload(Task.case, innerjoin=True))
+                           .with_for_update(of=Task).execution_options(populate_existing=True)).all()
+
+
+def after_done(session: Session, task: Task, definition: Definition, now: dt.datetime) -> list[Task]:
+    """``task`` reached its done state: open what was waiting for it. Returns opened tasks."""
+    opened: list[Task] = []
+    followers = [s.id for s in definition.stages if task.stage in s.after]
+    if followers:
+        for t in _locked(session, select(Task).where(
+                Task.case_id == task.case_id, Task.stage.in_(followers),
+                Task.state == definition.lifecycle.initial)):
+            if try_open(session, t, definition, now):
+                opened.append(t)
+    for t, parent_def in _waiting_parents(session, task, only_locked=True):
+        if try_open(session, t, parent_def, now):
+            opened.append(t)
+    return opened
+
+
+def _waiting_parents(session: Session, task: Task, *, only_locked: bool):
+    """Tasks of the parent region's cases whose waits_for names ``task``'s stage."""
+    if task.parent_code is None:
+        return []
+    rows = _locked(session, select(Task).join(Case).where(
+        Task.region_code == task.parent_code, Task.year == task.year))
+    out = []
+    for t in rows:
+        d = pinned(session, t.case.definition_hash)
+        wf = d.stage(t.stage).waits_for
+        if wf is None or wf.level != task.level or wf.stage != task.stage:
+            continue
+        if only_locked and t.state != d.lifecycle.initial:
+            continue
+        out.append((t, d))
+    return out
+
+
+def after_undone(session: Session, task: Task, now: dt.datetime, *, actor: str,
+                 reason: str | None) -> None:
+    """``task`` left its done state: tell (or relock) the parent stages already opened."""
+    for t, d in _waiting_parents(session, task, only_locked=False):
+        if t.state == d.lifecycle.initial:
+            continue
+        payload = {"child_region": task.region_code, "child_stage": task.stage,
+                   "child_state": task.state, "reason": reason}
+        opened_state = d.lifecycle.triggers[d.lifecycle.opens_with].dest
+        if d.lifecycle.on_child_reopened == "relock" and t.state == opened_state:
+            before, t.state, t.updated_at = t.state, d.lifecycle.initial, now
+            events.record(session, "relocked", actor=actor, at=now, task=t,
+                          from_state=before, to_state=t.state, payload=payload)
+        else:
+            events.record(session, "child_reopened", actor=actor, at=now, task=t,
+                          from_state=t.state, to_state=t.state, payload=payload)

@@ -1,0 +1,151 @@
+"""Reading tasks: one stage of one case, and lists of them for a person or a year."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from ..definitions import Definition
+from ..people import acting_roles, can_see
+from ..store.models import Event, Region, Task, User
+from . import gates
+from ..clock import utcnow
+from ..errors import NotFound, NotPermitted
+from .library import pinned
+from .machines import triggers_from
+
+
+def find_task(session: Session, region: str, stage: str, year: int) -> Task:
+    task = session.scalar(
+        select(Task).options(joinedload(Task.case, innerjoin=True))
+        .where(Task.region_code == region, Task.stage == stage, Task.year == year))
+    if task is None:
+        if session.get(Region, region) is None:
+            raise NotFound(f"wilayah '{region}' tidak ada", region=region)
+        raise NotFound(f"tidak ada tahap '{stage}' untuk {region} tahun {year}"
+                       " (sudah `aksi year start`?)", region=region, stage=stage, year=year)
+    return task
+
+
+@dataclass
+class TaskView:
+    """What a person needs to see of one stage."""
+
+    task_id: int
+    region: str
+    region_name: str
+    level: str
+    year: int
+    stage: str
+    stage_name: str
+    state: str
+    state_name: str
+    version: int
+    opens_at: dt.datetime
+    due_at: dt.datetime
+    timezone: str
+    overdue: bool
+    triggers: list[dict] = field(default_factory=list)  # allowed (for the viewer, when known)
+    blockers: list[gates.Blocker] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    data: dict | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id, "region": self.region, "region_name": self.region_name,
+            "level": self.level, "year": self.year, "stage": self.stage,
+            "stage_name": self.stage_name, "state": self.state, "state_name": self.state_name,
+            "version": self.version, "opens_at": self.opens_at.isoformat(),
+            "due_at": self.due_at.isoformat(), "timezone": self.timezone,
+            "overdue": self.overdue, "triggers": self.triggers,
+            "blockers": [b.as_dict() for b in self.blockers], "history": self.history,
+            "data": self.data,
+        }
+
+
+def is_overdue(task: Task, definition: Definition, now: dt.datetime) -> bool:
+    return task.state != definition.lifecycle.done and now > task.due_at
+
+
+def view(session: Session, task: Task, *, user: User | None = None,
+         now: dt.datetime | None = None, history: bool = True,
+         explain: bool = True) -> TaskView:
+    """``explain``: say what keeps a locked stage locked (see `gates.blockers`)."""
+    now = now or utcnow()
+    if user is not None and not can_see(user, task.region_code):
+        raise NotPermitted(f"{user.username} tidak berhak melihat wilayah {task.region_code}",
+                           region=task.region_code)
+    d = pinned(session, task.case.definition_hash)
+    lc = d.lifecycle
+    triggers = []
+    for tid in triggers_from(d, task.state):
+        spec = lc.triggers[tid]
+        if spec.by_system:
+            continue
+        entry = {"trigger": tid, "name": spec.name, "by": [str(r) for r in spec.by],
+                 "reason": spec.reason_required}
+        if user is not None:
+            if not acting_roles(user, spec.by, task.level, task.region_code):
+                continue
+        triggers.append(entry)
+    region = task.case.region
+    events = []
+    if history:
+        events = [
+            {"id": e.id, "at": e.at.isoformat(), "kind": e.kind, "actor": e.actor,
+             "from": e.from_state, "to": e.to_state, "payload": e.payload}
+            for e in session.scalars(select(Event).where(Event.task_id == task.id)
+                                     .order_by(Event.id))
+        ]
+    return TaskView(
+        task_id=task.id, region=task.region_code, region_name=region.name, level=task.level,
+        year=task.year, stage=task.stage, stage_name=d.stage(task.stage).name,
+        state=task.state, state_name=lc.states[task.state].name, version=task.version,
+        opens_at=task.opens_at, due_at=task.due_at, timezone=region.timezone,
+        overdue=is_overdue(task, d, now), triggers=triggers,
+        blockers=(gates.blockers(session, task, d, now, detail=True)
+                  if explain and task.state == lc.initial else []),
+        history=events, data=task.data,
+    )
+
+
+def list_tasks(session: Session, *, user: User | None = None, year: int | None = None,
+               overdue: bool = False, actionable: bool = False, region: str | None = None,
+               level: str | None = None, limit: int | None = 500,
+               now: dt.datetime | None = None) -> list[TaskView]:
+    """Tasks, filtered. With ``user``: only regions they can see; ``actionable``: only
+    tasks where they hold a role for a trigger of the current state."""
+    now = now or utcnow()
+    query = select(Task).options(joinedload(Task.case, innerjoin=True)).order_by(
+        Task.due_at, Task.region_code, Task.id)
+    if year is not None:
+        query = query.where(Task.year == year)
+    if level:
+        query = query.where(Task.level == level)
+    if region:
+        query = query.where((Task.region_code == region) | Task.region_code.startswith(region + "."))
+    if overdue:
+        query = query.where(Task.due_at < now)
+    if user is not None:
+        areas = {a.region_code for a in user.assignments}
+        if not areas:
+            return []
+        clauses = [(Task.region_code == a) | Task.region_code.startswith(a + ".") for a in areas]
+        query = query.where(or_(*clauses))
+    out = []
+    for task in session.scalars(query):
+        d = pinned(session, task.case.definition_hash)
+        if overdue and not is_overdue(task, d, now):
+            continue
+        v = view(session, task, user=user, now=now, history=False, explain=False)
+        if actionable and not v.triggers:
+            continue
+        out.append(v)
+        if limit and len(out) >= limit:
+            break
+    return out
+

@@ -1,0 +1,161 @@
+"""The tables. Typed declarative models; the schema itself is owned by Alembic.
+
+Rows hold state only; what a state means lives in the definition a case pins
+(``Case.definition_hash`` -> ``DefinitionRow.snapshot``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import JSONDocument, UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, but INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Region(Base):
+    """A Kemendagri region: provinsi (tier 1), kab/kota (2), kecamatan (3)."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[int] = mapped_column(Integer)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    timezone: Mapped[str] = mapped_column(String(40))
+
+
+class DefinitionRow(Base):
+    """A definition exactly as some case was started with it."""
+
+    __tablename__ = "definitions"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    snapshot: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Case(Base):
+    """One level's definition run for one region and one year."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("level", "region_code", "year", name="uq_cases_level_region_year"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    level: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    definition_hash: Mapped[str] = mapped_column(ForeignKey("definitions.content_hash"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    region: Mapped[Region] = relationship(lazy="joined")
+    tasks: Mapped[list["Task"]] = relationship(back_populates="case", order_by="Task.id")
+
+
+class Task(Base):
+    """One stage of one case. ``version`` is the optimistic lock.
+
+    Region, level and year are copied from the case (they never change) so that
+    the gate query - "how many child regions reached state S in stage X" - is one
+    lookup in ``ix_tasks_gate``, whatever the number of children.
+    """
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("case_id", "stage", name="uq_tasks_case_stage"),
+        Index("ix_tasks_gate", "year", "level", "stage", "parent_code", "state"),
+        Index("ix_tasks_due", "state", "due_at"),
+        Index("ix_tasks_region", "region_code", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    region_code: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(16))
+    opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    case: Mapped[Case] = relationship(back_populates="tasks")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    assignments: Mapped[list["Assignment"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+
+class Assignment(Base):
+    """A user holds ``role`` of ``level`` in ``region_code`` (and sees what lies below it)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("user_id", "level", "role", "region_code",
+                                       name="uq_assignments_user_level_role_region"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+
+    user: Mapped[User] = relationship(back_populates="assignments")
+
+
+class Event(Base):
+    """Append-only: the audit trail, and the outbox webhooks deliver from."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_task", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    region_code: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(40))
+    year: Mapped[int | None] = mapped_column(Integer)
+    stage: Mapped[str | None] = mapped_column(String(60))
+    from_state: Mapped[str | None] = mapped_column(String(40))
+    to_state: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
