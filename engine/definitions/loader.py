@@ -42,7 +42,8 @@ def definition_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _parse(paths: Iterable[Path]) -> tuple[list[SourceDoc], list[Finding]]:
+def _parse(paths: Iterable[Path]) -> tuple[list[SourceDoc], list[Finding], list[tuple]]:
+    """(valid docs, findings, (level, tier) of files too broken to check further)."""
     paths = list(paths)
     files = definition_files(paths)
     findings: list[Finding] = []
@@ -51,16 +52,20 @@ def _parse(paths: Iterable[Path]) -> tuple[list[SourceDoc], list[Finding]]:
         findings.append(Finding(where, 1, 1, Severity.ERROR, "no-definitions",
                                 "tidak ada berkas definisi (*.yaml) di sini"))
     valid: list[SourceDoc] = []
+    broken: list[tuple] = []
     for path in files:
         doc, problems = source.read(path)
         findings += problems
-        if doc is None:
-            continue
-        structural = list(schema.validate(doc))
+        structural = list(schema.validate(doc)) if doc is not None else []
         findings += structural
-        if not structural:
+        if doc is not None and not structural:
             valid.append(doc)
-    return valid, findings
+        else:
+            data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+            level, tier = data.get("level"), data.get("tier")
+            broken.append((level if isinstance(level, str) else None,
+                           tier if isinstance(tier, int) else None))
+    return valid, findings, broken
 
 
 def check(paths: Iterable[Path]) -> list[Finding]:
@@ -72,8 +77,8 @@ def check(paths: Iterable[Path]) -> list[Finding]:
     paths = [Path(p) for p in paths]
     wanted = {str(f) for f in definition_files(paths)}
     context = paths + sorted({p.parent for p in paths if p.is_file()} - set(paths))
-    docs, findings = _parse(_unique(definition_files(context)) if wanted else paths)
-    findings += checks.run(checks.Corpus(docs))
+    docs, findings, broken = _parse(_unique(definition_files(context)) if wanted else paths)
+    findings += checks.run(checks.Corpus(docs, broken=broken))
     return sorted(f for f in set(findings) if f.file in wanted or not wanted)
 
 
@@ -86,8 +91,8 @@ def _unique(files: list[Path]) -> list[Path]:
 
 def load(directory: Path | None = None) -> DefinitionSet:
     """The frozen definitions of ``directory``; raises `DefinitionError` on any error."""
-    docs, findings = _parse([directory or default_directory()])
-    findings += checks.run(checks.Corpus(docs))
+    docs, findings, broken = _parse([directory or default_directory()])
+    findings += checks.run(checks.Corpus(docs, broken=broken))
     if any(f.is_error for f in findings):
         raise DefinitionError(findings)
     return DefinitionSet({d.data["level"]: _freeze(d, checks.Corpus(docs)) for d in docs})

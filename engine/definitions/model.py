@@ -178,13 +178,23 @@ class Definition:
     def from_data(cls, data: Mapping[str, Any],
                   forms: Mapping[str, Mapping[str, Any]] | None = None) -> "Definition":
         content = {"definition": data, "forms": dict(forms or {})}
-        snapshot = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        # Key order is kept (not sorted): it is the order states, roles and groups are shown in.
+        snapshot = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
         return cls.from_snapshot(snapshot)
 
     @classmethod
     def from_snapshot(cls, snapshot: str) -> "Definition":
         content = json.loads(snapshot)
         return _build(content["definition"], content["forms"], snapshot)
+
+
+def _frozen(value: Any) -> Any:
+    """A read-only copy, all the way down: mappings become proxies, lists tuples."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _ids(value: str | list[str] | None) -> tuple[str, ...]:
@@ -257,7 +267,7 @@ def _build(d: dict, forms: dict, snapshot: str) -> Definition:
         lifecycle=lifecycle,
         stages=tuple(stages),
         scoring=scoring,
-        forms=MappingProxyType({k: MappingProxyType(v) for k, v in forms.items()}),
+        forms=_frozen(forms),
         snapshot=snapshot,
         content_hash=hashlib.sha256(snapshot.encode()).hexdigest(),
     )
@@ -268,6 +278,9 @@ class DefinitionSet:
     """The definitions of every level, loaded together; levels are related by tier."""
 
     definitions: Mapping[str, Definition]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "definitions", MappingProxyType(dict(self.definitions)))
 
     def __getitem__(self, level: str) -> Definition:
         try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..definitions import DefinitionSet
@@ -19,7 +19,8 @@ from ..store.models import Assignment, Region, User
 
 
 def get_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalars(select(User).options(joinedload(User.assignments))
+                           .where(User.username == username)).unique().one_or_none()
     if user is None:
         raise NotFound(f"pengguna '{username}' tidak ada; tambahkan dengan `aksi users add`",
                        username=username)

@@ -14,6 +14,8 @@ raises `Conflict`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -46,15 +48,19 @@ class ActResult:
                 "to_state": self.to_state, "version": self.version, "opened": self.opened}
 
 
+@functools.lru_cache(maxsize=512)
+def _validator(definition: Definition, form: str) -> jsonschema.Draft202012Validator:
+    # The definition's forms are frozen views; jsonschema wants plain JSON.
+    return jsonschema.Draft202012Validator(json.loads(definition.snapshot)["forms"][form])
+
+
 def form_problems(definition: Definition, stage_id: str, data: Mapping[str, Any] | None) -> list[str]:
     """Every validation problem of the stage's output forms, as readable lines."""
     problems = []
     for form in definition.stage(stage_id).outputs:
-        schema = definition.forms.get(form)
-        if schema is None:
+        if form not in definition.forms:
             continue
-        validator = jsonschema.Draft202012Validator(schema)
-        for err in validator.iter_errors((data or {}).get(form, {})):
+        for err in _validator(definition, form).iter_errors((data or {}).get(form, {})):
             where = "/".join(str(p) for p in err.absolute_path) or "(formulir)"
             problems.append(f"{form}: {where}: {err.message}")
     return problems

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ..definitions import Definition, WaitsFor
 from ..store.models import Case, Region, Task
@@ -90,8 +90,12 @@ def _needed(total: int, percent: int) -> int:
 
 
 def blockers(session: Session, task: Task, definition: Definition, now: dt.datetime,
-             *, detail: bool = False) -> list[Blocker]:
-    """Why ``task`` is locked (empty when its gate holds). ``detail`` lists child regions."""
+             *, detail: bool = False, case_states: dict[str, str] | None = None) -> list[Blocker]:
+    """Why ``task`` is locked (empty when its gate holds).
+
+    ``detail`` lists the child regions holding a waits_for; ``case_states``
+    (stage -> state of the same case), when the caller has them, saves a query.
+    """
     stage = definition.stage(task.stage)
     lc = definition.lifecycle
     found: list[Blocker] = []
@@ -99,7 +103,7 @@ def blockers(session: Session, task: Task, definition: Definition, now: dt.datet
         found.append(Blocker("opens", f"tahap baru dapat dibuka mulai {task.opens_at.isoformat()}",
                              opens_at=task.opens_at))
     if stage.after:
-        rows = dict(session.execute(
+        rows = case_states if case_states is not None else dict(session.execute(
             select(Task.stage, Task.state)
             .where(Task.case_id == task.case_id, Task.stage.in_(stage.after))).all())
         for dep in stage.after:
@@ -155,30 +159,35 @@ def open_task(session: Session, task: Task, definition: Definition, now: dt.date
                   from_state=before, to_state=task.state)
 
 
-def try_open(session: Session, task: Task, definition: Definition, now: dt.datetime) -> bool:
+def try_open(session: Session, task: Task, definition: Definition, now: dt.datetime,
+             *, case_states: dict[str, str] | None = None) -> bool:
     if task.state != definition.lifecycle.initial:
         return False
-    if blockers(session, task, definition, now):
+    if blockers(session, task, definition, now, case_states=case_states):
         return False
     open_task(session, task, definition, now)
     return True
 
 
-def _locked(session: Session, query):
-    """Rows for update: locked on PostgreSQL (SQLite already holds the database lock)."""
-    return session.scalars(query.options(joinedload(Task.case, innerjoin=True))
-                           .with_for_update(of=Task).execution_options(populate_existing=True)).all()
+def _locked(session: Session, query) -> list[tuple[Task, str]]:
+    """(task, its case's definition hash) for update: row locks on PostgreSQL
+    (SQLite already holds the database lock)."""
+    query = query.add_columns(Case.definition_hash).join(Case, Case.id == Task.case_id)
+    rows = session.execute(query.with_for_update(of=Task)
+                           .execution_options(populate_existing=True)).all()
+    return [(t, h) for t, h in rows]
 
 
 def after_done(session: Session, task: Task, definition: Definition, now: dt.datetime) -> list[Task]:
     """``task`` reached its done state: open what was waiting for it. Returns opened tasks."""
     opened: list[Task] = []
-    followers = [s.id for s in definition.stages if task.stage in s.after]
+    followers = {s.id for s in definition.stages if task.stage in s.after}
     if followers:
-        for t in _locked(session, select(Task).where(
-                Task.case_id == task.case_id, Task.stage.in_(followers),
-                Task.state == definition.lifecycle.initial)):
-            if try_open(session, t, definition, now):
+        # The whole case is a handful of rows: read it once, judge every follower from it.
+        siblings = [t for t, _ in _locked(session, select(Task).where(Task.case_id == task.case_id))]
+        states = {t.stage: t.state for t in siblings}
+        for t in siblings:
+            if t.stage in followers and try_open(session, t, definition, now, case_states=states):
                 opened.append(t)
     for t, parent_def in _waiting_parents(session, task, only_locked=True):
         if try_open(session, t, parent_def, now):
@@ -187,17 +196,15 @@ def after_done(session: Session, task: Task, definition: Definition, now: dt.dat
 
 
 def _waiting_parents(session: Session, task: Task, *, only_locked: bool):
-    """Tasks of the parent region's cases whose waits_for names ``task``'s stage."""
+    """Tasks of the parent region whose waits_for names ``task``'s level and stage."""
     if task.parent_code is None:
         return []
-    rows = _locked(session, select(Task).join(Case).where(
-        Task.region_code == task.parent_code, Task.year == task.year))
+    rows = _locked(session, select(Task).where(
+        Task.region_code == task.parent_code, Task.year == task.year,
+        Task.waits_on == f"{task.level}:{task.stage}"))
     out = []
-    for t in rows:
-        d = pinned(session, t.case.definition_hash)
-        wf = d.stage(t.stage).waits_for
-        if wf is None or wf.level != task.level or wf.stage != task.stage:
-            continue
+    for t, content_hash in rows:
+        d = pinned(session, content_hash)
         if only_locked and t.state != d.lifecycle.initial:
             continue
         out.append((t, d))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..definitions import Definition
 from ..people import acting_roles, can_see
-from ..store.models import Event, Region, Task, User
+from ..store.models import Case, Event, Region, Task, User
 from . import gates
 from ..clock import utcnow
 from ..errors import NotFound, NotPermitted
@@ -120,7 +120,8 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
     """Tasks, filtered. With ``user``: only regions they can see; ``actionable``: only
     tasks where they hold a role for a trigger of the current state."""
     now = now or utcnow()
-    query = select(Task).options(joinedload(Task.case, innerjoin=True)).order_by(
+    query = select(Task).options(
+        joinedload(Task.case, innerjoin=True).joinedload(Case.region, innerjoin=True)).order_by(
         Task.due_at, Task.region_code, Task.id)
     if year is not None:
         query = query.where(Task.year == year)

@@ -93,6 +93,8 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
                     "case_id": case_id, "stage": stage.id,
                     "state": opened_state if free else lc.initial,
                     "level": d.level, "year": year, "region_code": code, "parent_code": parent,
+                    "waits_on": (f"{stage.waits_for.level}:{stage.waits_for.stage}"
+                                 if stage.waits_for else None),
                     "opens_at": o, "due_at": due, "data": None, "version": 1,
                     "updated_at": now, "done_at": None,
                 })

@@ -70,7 +70,7 @@ class Case(Base):
     definition_hash: Mapped[str] = mapped_column(ForeignKey("definitions.content_hash"))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
-    region: Mapped[Region] = relationship(lazy="joined")
+    region: Mapped[Region] = relationship()
     tasks: Mapped[list["Task"]] = relationship(back_populates="case", order_by="Task.id")
 
 
@@ -88,6 +88,7 @@ class Task(Base):
         Index("ix_tasks_gate", "year", "level", "stage", "parent_code", "state"),
         Index("ix_tasks_due", "state", "due_at"),
         Index("ix_tasks_region", "region_code", "year"),
+        Index("ix_tasks_waits_on", "region_code", "year", "waits_on"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -98,6 +99,9 @@ class Task(Base):
     year: Mapped[int] = mapped_column(Integer)
     region_code: Mapped[str] = mapped_column(String(16))
     parent_code: Mapped[str | None] = mapped_column(String(16))
+    # "level:stage" of the child stage this stage's gate counts, if any: lets an
+    # approval find the parent stages it may open with one indexed lookup.
+    waits_on: Mapped[str | None] = mapped_column(String(100))
     opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)

@@ -19,13 +19,14 @@ Dates = dict[str, tuple[DayOfYear, DayOfYear]]  # stage id -> (opens, due)
 
 
 def check(corpus: Corpus) -> Iterator[Finding]:
-    all_dates: dict[str, Dates] = {}
+    all_dates: dict[str, Dates] = {}  # by level; a duplicated level keeps its first file
+    own: dict[int, Dates] = {}
     for doc in corpus:
-        dates: Dates = {}
+        dates = own[id(doc)] = {}
         yield from _parse(doc, dates)
-        all_dates[doc.data["level"]] = dates
+        all_dates.setdefault(doc.data["level"], dates)
     for doc in corpus:
-        dates = all_dates[doc.data["level"]]
+        dates = own[id(doc)]
         yield from _order(doc, dates)
         yield from _children(corpus, doc, dates, all_dates)
         yield from _reminders(doc, dates)

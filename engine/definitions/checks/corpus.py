@@ -19,11 +19,20 @@ def suggest(name: str, known: Iterable[str]) -> str:
 @dataclass
 class Corpus:
     docs: list[SourceDoc]
+    # (level, tier) of files that failed parsing or the schema (None where unreadable):
+    # references to them are not reported again, their own errors already are.
+    broken: list[tuple[str | None, int | None]] = field(default_factory=list)
     by_level: dict[str, SourceDoc] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for doc in self.docs:
             self.by_level.setdefault(doc.data["level"], doc)
+
+    def is_broken(self, *, level: str | None = None, tier: int | None = None) -> bool:
+        """Could the missing ``level`` (or ``tier``) be one of the broken files?"""
+        return any((level is not None and (lv == level or lv is None)) or
+                   (tier is not None and (t == tier or t is None))
+                   for lv, t in self.broken)
 
     def __iter__(self) -> Iterator[SourceDoc]:
         return iter(self.docs)

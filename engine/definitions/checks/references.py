@@ -102,6 +102,9 @@ def _roles(corpus: Corpus, doc: SourceDoc) -> Iterator[Finding]:
                                 "'system' hanya boleh menjalankan pemicu, bukan menerima pesan")
             continue
         target = corpus.level_of(doc, ref)
+        if target is None and (corpus.is_broken(tier=doc.data["tier"] - 1)
+                               if ref.level == "parent" else corpus.is_broken(level=ref.level)):
+            continue
         if target is None:
             what = ("tingkat induk (tier lebih kecil satu)" if ref.level == "parent"
                     else f"tingkat '{ref.level}'")
@@ -125,6 +128,8 @@ def _waits_for(corpus: Corpus, doc: SourceDoc) -> Iterator[Finding]:
             continue
         base = ("stages", i, "waits_for")
         target = corpus.by_level.get(wf["level"])
+        if target is None and corpus.is_broken(level=wf["level"]):
+            continue
         if target is None:
             yield doc.error(base + ("level",), "unknown-level",
                             f"tingkat '{wf['level']}' tidak ada di definisi yang dimuat"

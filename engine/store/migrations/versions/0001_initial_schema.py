@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:11:27.408536
+Create Date: 2026-11-23
 """
 from alembic import op
 import sqlalchemy as sa
@@ -86,6 +86,7 @@ def upgrade() -> None:
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('region_code', sa.String(length=16), nullable=False),
     sa.Column('parent_code', sa.String(length=16), nullable=True),
+    sa.Column('waits_on', sa.String(length=100), nullable=True),
     sa.Column('opens_at', engine.store.types.UTCDateTime(), nullable=False),
     sa.Column('due_at', engine.store.types.UTCDateTime(), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
@@ -100,6 +101,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_tasks_gate', ['year', 'level', 'stage', 'parent_code', 'state'], unique=False)
         batch_op.create_index('ix_tasks_region', ['region_code', 'year'], unique=False)
+        batch_op.create_index('ix_tasks_waits_on', ['region_code', 'year', 'waits_on'], unique=False)
 
     op.create_table('events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -134,6 +136,7 @@ def downgrade() -> None:
 
     op.drop_table('events')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_waits_on')
         batch_op.drop_index('ix_tasks_region')
         batch_op.drop_index('ix_tasks_gate')
         batch_op.drop_index('ix_tasks_due')

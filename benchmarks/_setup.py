@@ -1,0 +1,38 @@
+"""Shared set-up for the benchmark scripts: a fresh store with regions loaded."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from engine.definitions import load
+from engine.regions import load_regions
+from engine.store import Database
+
+
+def fresh_database(url: str | None = None, *, province: str | None = None,
+                   with_desa: bool = False) -> Database:
+    """A migrated database with regions: a temporary SQLite file unless ``url`` is given.
+
+    A PostgreSQL URL is wiped first (its public schema is dropped): use a scratch database.
+    """
+    if url is None:
+        path = Path(tempfile.mkdtemp(prefix="aksi-bench-")) / "bench.db"
+        url = f"sqlite:///{path}"
+    db = Database(url)
+    if db.is_postgresql:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    db.upgrade()
+    with db.session() as session:
+        load_regions(session, province, with_desa=with_desa)
+    return db
+
+
+def definitions(directory: str | None = None):
+    return load(Path(directory) if directory else None)
+
+
+def url_from_env() -> str | None:
+    return os.environ.get("AKSI_BENCH_DATABASE_URL")
