@@ -1,7 +1,9 @@
 """Persisted transitions per second in one process.
 
-Each transition is one `act` in its own transaction (checks, UPDATE with the
-version check, event row, gate evaluation, commit), as a person's click is.
+Each transition is one `act_on` in its own transaction (find the task, check the
+user's roles, UPDATE with the version check, event row, gate evaluation on
+approval, commit), as a person's click is: every kecamatan of a province
+submits, verifies and approves one stage.
 
     python benchmarks/transitions_per_second.py [--province 19] [--db URL]
 """
@@ -16,8 +18,7 @@ from sqlalchemy import select
 
 from _setup import definitions, fresh_database, url_from_env
 from engine.people import add_user
-from engine.runtime import act
-from engine.runtime.tasks import find_task
+from engine.runtime import act_on
 from engine.store.models import Region
 from engine.runtime.years import start_year
 
@@ -43,8 +44,7 @@ def main() -> None:
     for trigger, role in steps:
         for code in kecs:
             with db.session() as s:
-                task = find_task(s, code, stage, 2026)
-                act(s, task=task, trigger=trigger, username=f"{role}-{code}", now=now)
+                act_on(s, code, stage, 2026, trigger, f"{role}-{code}", now=now)
             count += 1
     elapsed = time.perf_counter() - start
     print(f"database: {db.engine.dialect.name}")

@@ -276,7 +276,7 @@ def test_calendar_table(runner):
     assert result.exit_code == 0, result.output
     line = next(l for l in result.stdout.splitlines()
                 if l.split()[:2] == ["kecamatan", "analisis_situasi"])
-    assert "15-01" in line
+    assert line.split()[2:5] == ["2026-01-01", "2026-01-01", "2026-01-15"]  # dibuka, mulai, tenggat
 
 
 # --- aksi graph -----------------------------------------------------------------------------

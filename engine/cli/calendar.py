@@ -37,8 +37,8 @@ def calendar_command(ctx: Context, year: int, levels: tuple[str, ...], fmt: str)
 
 def _table(rows) -> str:
     head = ("tingkat", "tahap", "dibuka", "mulai", "tenggat", "menunggu")
-    body = [(r.level, r.stage, r.opens.strftime("%d-%m"), r.starts.strftime("%d-%m"),
-             r.due.strftime("%d-%m") + (" !" if r.contradiction else ""),
+    body = [(r.level, r.stage, r.opens.isoformat(), r.starts.isoformat(),
+             r.due.isoformat() + (" !" if r.contradiction else ""),
              ", ".join(r.waits) or "-") for r in rows]
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [head, *body]]

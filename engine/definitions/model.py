@@ -166,7 +166,7 @@ class Definition:
         return hash(self.content_hash)
 
     def stage(self, stage_id: str) -> Stage:
-        for s in self.stages:
+        for s in self.stages:  # a dozen stages: a scan beats keeping an index in sync
             if s.id == stage_id:
                 return s
         raise KeyError(f"level {self.level!r} has no stage {stage_id!r}")

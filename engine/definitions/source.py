@@ -84,7 +84,7 @@ class _Builder:
                     self.findings.append(Finding(
                         self.doc.name, line, col, Severity.ERROR, "duplicate-key",
                         f"kunci '{key}' ditulis dua kali dalam pemetaan yang sama "
-                        f"(pertama di baris {first[0]}); yang kedua akan menimpa yang pertama",
+                        f"(pertama di baris {first[0]}); yang kedua diabaikan",
                     ))
                     continue
                 self.doc.keys[child] = _pos(key_node)

@@ -1,7 +1,7 @@
 """People: users, their role assignments, and what those let them see and do."""
 
 from .scope import acting_roles, can_see, holds
-from .users import ImportReport, add_user, authenticate, get_user, import_users
+from .users import Actor, Grant, ImportReport, actor, add_user, authenticate, get_user, import_users
 
-__all__ = ["ImportReport", "acting_roles", "add_user", "authenticate", "can_see", "get_user",
+__all__ = ["Actor", "Grant", "ImportReport", "actor", "acting_roles", "add_user", "authenticate", "can_see", "get_user",
            "holds", "import_users"]

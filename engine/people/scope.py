@@ -11,13 +11,16 @@ from __future__ import annotations
 from ..definitions.model import PARENT as PARENT_LEVEL, RoleRef
 from ..regions import is_within, parent_of
 from ..store.models import Assignment, User
+from .users import Actor, Grant
+
+Person = User | Actor  # anything with .username, .active and .assignments
 
 
-def can_see(user: User, region_code: str) -> bool:
+def can_see(user: Person, region_code: str) -> bool:
     return any(is_within(region_code, a.region_code) for a in user.assignments)
 
 
-def holds(assignment: Assignment, ref: RoleRef, level: str, region_code: str) -> bool:
+def holds(assignment: Assignment | Grant, ref: RoleRef, level: str, region_code: str) -> bool:
     """Does ``assignment`` satisfy role reference ``ref`` for a case of ``level`` in ``region_code``?"""
     if assignment.role != ref.role:
         return False
@@ -28,7 +31,7 @@ def holds(assignment: Assignment, ref: RoleRef, level: str, region_code: str) ->
     return assignment.level == ref.level and is_within(region_code, assignment.region_code)
 
 
-def acting_roles(user: User, refs: tuple[RoleRef, ...], level: str, region_code: str) -> list[str]:
+def acting_roles(user: Person, refs: tuple[RoleRef, ...], level: str, region_code: str) -> list[str]:
     """The references in ``refs`` that ``user`` holds for this case (as text)."""
     if not user.active:
         return []

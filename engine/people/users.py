@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -105,3 +105,33 @@ def import_users(session: Session, definitions: DefinitionSet, path: Path) -> Im
                 report.users += 1
             report.assignments += 1
     return report
+
+
+@dataclass(frozen=True)
+class Grant:
+    level: str
+    role: str
+    region_code: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user as the engine checks them on every action: read in one query, never written."""
+
+    username: str
+    active: bool
+    assignments: tuple[Grant, ...]
+
+
+_ACTOR = (select(User.active, Assignment.level, Assignment.role, Assignment.region_code)
+          .outerjoin(Assignment, Assignment.user_id == User.id)
+          .where(User.username == bindparam("username")))
+
+
+def actor(session: Session, username: str) -> Actor:
+    rows = session.connection().execute(_ACTOR, {"username": username}).all()
+    if not rows:
+        raise NotFound(f"pengguna '{username}' tidak ada; tambahkan dengan `aksi users add`",
+                       username=username)
+    grants = tuple(Grant(lv, r, c) for _, lv, r, c in rows if r is not None)
+    return Actor(username, rows[0][0], grants)

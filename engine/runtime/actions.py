@@ -8,7 +8,8 @@ caller's transaction, so a refused or conflicting action changes nothing.
 
 Optimistic locking: the task row carries a version; the UPDATE only matches the
 version that was read (and, when given, the version the user saw). A lost race
-raises `Conflict`.
+raises `Conflict`. The hot path (find, update, event) uses prebuilt Core
+statements: it runs on every click, and the ORM's unit of work tripled its cost.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from typing import Any, Mapping
 
 import jsonschema
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import bindparam, select, update
 
 from ..definitions import Definition
-from ..people import acting_roles, get_user
+from ..people import acting_roles, actor
 from ..store.models import Task
 from . import events, gates
 from ..clock import utcnow
@@ -77,12 +78,40 @@ def _merge(task: Task, definition: Definition, data: Mapping[str, Any] | None) -
     return {**(task.data or {}), **data}
 
 
-def act(session: Session, *, task: Task, trigger: str, username: str,
+_TASKS = Task.__table__
+# Prebuilt statements: the hot path of every click, compiled once per process.
+_FIND = select(_TASKS).where(_TASKS.c.region_code == bindparam("region"),
+                             _TASKS.c.stage == bindparam("stage"), _TASKS.c.year == bindparam("year"))
+_UPDATE = (update(_TASKS)
+           .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("read_version"))
+           .values(state=bindparam("new_state"), data=bindparam("new_data"),
+                   updated_at=bindparam("now"), done_at=bindparam("new_done_at"),
+                   version=_TASKS.c.version + 1))
+
+
+@dataclass(frozen=True)
+class _Changed:
+    """The task as it is after the update (what the gates need to know of it)."""
+
+    id: int
+    case_id: int
+    stage: str
+    state: str
+    level: str
+    year: int
+    region_code: str
+    parent_code: str | None
+
+
+def act(session: Session, *, task: Any, trigger: str, username: str,
         reason: str | None = None, data: Mapping[str, Any] | None = None,
         expected_version: int | None = None, now: dt.datetime | None = None) -> ActResult:
-    """Fire ``trigger`` on ``task`` as ``username``. Raises a `Refused` or `Conflict`."""
+    """Fire ``trigger`` on ``task`` (a `Task` or a tasks row) as ``username``.
+
+    Raises a `Refused` or `Conflict` and then has changed nothing.
+    """
     now = now or utcnow()
-    definition = pinned(session, task.case.definition_hash)
+    definition = pinned(session, task.definition_hash)
     lc = definition.lifecycle
     context = {"region": task.region_code, "stage": task.stage, "year": task.year,
                "trigger": trigger}
@@ -96,7 +125,7 @@ def act(session: Session, *, task: Task, trigger: str, username: str,
                              **context)
     if spec.by_system:
         raise NotPermitted(f"'{spec.name}' hanya dijalankan oleh sistem", **context)
-    user = get_user(session, username)
+    user = actor(session, username)
     roles = acting_roles(user, spec.by, task.level, task.region_code)
     if not roles:
         raise NotPermitted(
@@ -111,37 +140,39 @@ def act(session: Session, *, task: Task, trigger: str, username: str,
         if problems:
             raise InvalidForm(f"formulir belum valid ({len(problems)} masalah)",
                               problems=problems, **context)
-    before = task.state
-    task.state, task.data, task.updated_at = dest, merged, now
-    if dest == lc.done:
-        task.done_at = now
-    elif before == lc.done:
-        task.done_at = None
-    try:
-        session.flush()  # UPDATE ... WHERE version = read version
-    except StaleDataError:
+    before, read_version = task.state, task.version
+    done_at = now if dest == lc.done else (None if before == lc.done else task.done_at)
+    updated = session.connection().execute(_UPDATE, {
+        "task_id": task.id, "read_version": read_version, "new_state": dest,
+        "new_data": merged, "now": now, "new_done_at": done_at})
+    if updated.rowcount != 1:
         raise Conflict("tahap ini baru saja diubah orang lain; muat ulang lalu coba lagi",
-                       **context) from None
+                       **context)
+    changed = _Changed(task.id, task.case_id, task.stage, dest, task.level, task.year,
+                       task.region_code, task.parent_code)
+    if isinstance(task, Task):
+        session.expire(task)  # it was changed behind the ORM's back
     payload: dict[str, Any] = {"roles": roles}
     if reason:
         payload["reason"] = reason
     if data:
         payload["forms"] = sorted(data)
-    events.record(session, trigger, actor=username, at=now, task=task, from_state=before,
+    events.record(session, trigger, actor=username, at=now, task=changed, from_state=before,
                   to_state=dest, payload=payload)
-    opened: list[Task] = []
+    opened: list[dict] = []
     if dest == lc.done:
-        opened = gates.after_done(session, task, definition, now)
+        opened = gates.after_done(session, changed, definition, now)
     elif before == lc.done:
-        gates.after_undone(session, task, now, actor=username, reason=reason)
+        gates.after_undone(session, changed, now, actor=username, reason=reason)
     session.flush()
-    return ActResult(task.id, trigger, before, dest, task.version, [
-        {"region": t.region_code, "level": t.level, "stage": t.stage, "state": t.state}
-        for t in opened])
+    return ActResult(changed.id, trigger, before, dest, read_version + 1, opened)
 
 
 def act_on(session: Session, region: str, stage: str, year: int, trigger: str, username: str,
            **kwargs: Any) -> ActResult:
     """`act` on the task found by region code, stage id and year."""
-    return act(session, task=find_task(session, region, stage, year), trigger=trigger,
-               username=username, **kwargs)
+    row = session.connection().execute(
+        _FIND, {"region": region, "stage": stage, "year": year}).one_or_none()
+    if row is None:
+        find_task(session, region, stage, year)  # raises the right NotFound
+    return act(session, task=row, trigger=trigger, username=username, **kwargs)

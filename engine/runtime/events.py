@@ -5,19 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..store.models import Event, Task
 
 SYSTEM_ACTOR = "system"
+_INSERT = insert(Event.__table__)
 
 
-def record(session: Session, kind: str, *, actor: str, at: dt.datetime, task: Task | None = None,
+def record(session: Session, kind: str, *, actor: str, at: dt.datetime, task: Any = None,
            from_state: str | None = None, to_state: str | None = None,
            payload: dict[str, Any] | None = None, case_id: int | None = None,
            region_code: str | None = None, level: str | None = None,
-           year: int | None = None) -> Event:
-    event = Event(
+           year: int | None = None) -> None:
+    # A Core INSERT: events are never read back in the transaction that writes them.
+    session.connection().execute(_INSERT, dict(
         at=at, kind=kind, actor=actor,
         case_id=task.case_id if task else case_id,
         task_id=task.id if task else None,
@@ -26,6 +29,4 @@ def record(session: Session, kind: str, *, actor: str, at: dt.datetime, task: Ta
         year=task.year if task else year,
         stage=task.stage if task else None,
         from_state=from_state, to_state=to_state, payload=payload,
-    )
-    session.add(event)
-    return event
+    ))

@@ -18,11 +18,12 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition, WaitsFor
-from ..store.models import Case, Region, Task
+from ..store.models import Region, Task
+from ..errors import Conflict
 from . import events
 from .library import pinned
 from .machines import next_state
@@ -70,14 +71,24 @@ class Blocker:
         return d
 
 
-def child_progress(session: Session, task: Task, wf: WaitsFor) -> tuple[int, int]:
+_TASKS = Task.__table__
+# Prebuilt statements: gates run inside every approval.
+_CHILD_PROGRESS = (
+    select(func.coalesce(func.sum(case((_TASKS.c.state == bindparam("state"), 1), else_=0)), 0),
+           func.count())
+    .where(_TASKS.c.year == bindparam("year"), _TASKS.c.level == bindparam("level"),
+           _TASKS.c.stage == bindparam("stage"), _TASKS.c.parent_code == bindparam("parent")))
+_CASE_TASKS = select(_TASKS).where(_TASKS.c.case_id == bindparam("case_id")).with_for_update()
+_WAITING_PARENTS = (select(_TASKS).where(
+    _TASKS.c.region_code == bindparam("region"), _TASKS.c.year == bindparam("year"),
+    _TASKS.c.waits_on == bindparam("waits_on")).with_for_update())
+
+
+def child_progress(session: Session, task: Any, wf: WaitsFor) -> tuple[int, int]:
     """(children in the required state, children with the stage) under ``task``'s region."""
-    have, total = session.execute(
-        select(func.coalesce(func.sum(case((Task.state == wf.state, 1), else_=0)), 0),
-               func.count())
-        .where(Task.year == task.year, Task.level == wf.level, Task.stage == wf.stage,
-               Task.parent_code == task.region_code)
-    ).one()
+    have, total = session.connection().execute(_CHILD_PROGRESS, {
+        "state": wf.state, "year": task.year, "level": wf.level, "stage": wf.stage,
+        "parent": task.region_code}).one()
     return int(have), int(total)
 
 
@@ -149,81 +160,107 @@ def _lagging_children(session: Session, task: Task, wf: WaitsFor) -> tuple[Child
     return tuple(sorted(lagging, key=lambda c: c.code))
 
 
-def open_task(session: Session, task: Task, definition: Definition, now: dt.datetime) -> None:
+_SET_STATE = (update(_TASKS)
+              .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("read_version"))
+              .values(state=bindparam("new_state"), updated_at=bindparam("now"),
+                      version=_TASKS.c.version + 1))
+
+
+def _set_state(session: Session, task: Any, state: str, now: dt.datetime) -> None:
+    done = session.connection().execute(_SET_STATE, {"task_id": task.id, "read_version": task.version,
+                                        "new_state": state, "now": now})
+    if done.rowcount != 1:  # cannot happen under the locks taken above; never write blindly
+        raise Conflict("tahap berubah saat gerbangnya dievaluasi; coba lagi",
+                       region=task.region_code, stage=task.stage)
+
+
+def _opened(task: Any, state: str) -> dict:
+    return {"region": task.region_code, "level": task.level, "stage": task.stage, "state": state}
+
+
+def open_task(session: Session, task: Any, definition: Definition, now: dt.datetime) -> dict:
     """Fire the lifecycle's opening trigger on ``task`` (the gate already holds)."""
     lc = definition.lifecycle
-    before = task.state
-    task.state = next_state(definition, task.state, lc.opens_with)
-    task.updated_at = now
+    state = next_state(definition, task.state, lc.opens_with)
+    _set_state(session, task, state, now)
     events.record(session, lc.opens_with, actor=events.SYSTEM_ACTOR, at=now, task=task,
-                  from_state=before, to_state=task.state)
+                  from_state=task.state, to_state=state)
+    return _opened(task, state)
 
 
-def try_open(session: Session, task: Task, definition: Definition, now: dt.datetime,
-             *, case_states: dict[str, str] | None = None) -> bool:
+def gate_holds(session: Session, task: Any, definition: Definition, now: dt.datetime,
+               *, case_states: dict[str, str] | None = None) -> bool:
+    """`blockers` is empty - decided without composing any explanation, cheapest test first."""
+    if now < task.opens_at:
+        return False
+    stage = definition.stage(task.stage)
+    done = definition.lifecycle.done
+    if stage.after:
+        states = case_states if case_states is not None else dict(session.execute(
+            select(Task.stage, Task.state)
+            .where(Task.case_id == task.case_id, Task.stage.in_(stage.after))).all())
+        if any(states.get(dep) != done for dep in stage.after):
+            return False
+    wf = stage.waits_for
+    return wf is None or quorum_met(*child_progress(session, task, wf), wf.quorum_percent)
+
+
+def try_open(session: Session, task: Any, definition: Definition, now: dt.datetime,
+             *, case_states: dict[str, str] | None = None) -> dict | None:
+    """Open ``task`` if its gate holds; the opened task's summary, or None."""
     if task.state != definition.lifecycle.initial:
-        return False
-    if blockers(session, task, definition, now, case_states=case_states):
-        return False
-    open_task(session, task, definition, now)
-    return True
+        return None
+    if not gate_holds(session, task, definition, now, case_states=case_states):
+        return None
+    return open_task(session, task, definition, now)
 
 
-def _locked(session: Session, query) -> list[tuple[Task, str]]:
-    """(task, its case's definition hash) for update: row locks on PostgreSQL
-    (SQLite already holds the database lock)."""
-    query = query.add_columns(Case.definition_hash).join(Case, Case.id == Task.case_id)
-    rows = session.execute(query.with_for_update(of=Task)
-                           .execution_options(populate_existing=True)).all()
-    return [(t, h) for t, h in rows]
+def _locked(session: Session, query, params: dict) -> list[Any]:
+    """Task rows for update: row locks on PostgreSQL (SQLite already holds the database lock)."""
+    return list(session.connection().execute(query, params).all())
 
 
-def after_done(session: Session, task: Task, definition: Definition, now: dt.datetime) -> list[Task]:
-    """``task`` reached its done state: open what was waiting for it. Returns opened tasks."""
-    opened: list[Task] = []
+def after_done(session: Session, task: Any, definition: Definition, now: dt.datetime) -> list[dict]:
+    """``task`` reached its done state: open what was waiting for it. Returns what opened."""
+    opened: list[dict] = []
     followers = {s.id for s in definition.stages if task.stage in s.after}
     if followers:
         # The whole case is a handful of rows: read it once, judge every follower from it.
-        siblings = [t for t, _ in _locked(session, select(Task).where(Task.case_id == task.case_id))]
+        siblings = _locked(session, _CASE_TASKS, {"case_id": task.case_id})
         states = {t.stage: t.state for t in siblings}
+        states[task.stage] = task.state
         for t in siblings:
-            if t.stage in followers and try_open(session, t, definition, now, case_states=states):
-                opened.append(t)
-    for t, parent_def in _waiting_parents(session, task, only_locked=True):
-        if try_open(session, t, parent_def, now):
-            opened.append(t)
+            if t.stage in followers and (o := try_open(session, t, definition, now,
+                                                       case_states=states)):
+                opened.append(o)
+    for t, parent_def in _waiting_parents(session, task):
+        if t.state == parent_def.lifecycle.initial and (o := try_open(session, t, parent_def, now)):
+            opened.append(o)
     return opened
 
 
-def _waiting_parents(session: Session, task: Task, *, only_locked: bool):
-    """Tasks of the parent region whose waits_for names ``task``'s level and stage."""
+def _waiting_parents(session: Session, task: Any) -> list[tuple[Any, Definition]]:
+    """Task rows of the parent region whose waits_for names ``task``'s level and stage."""
     if task.parent_code is None:
         return []
-    rows = _locked(session, select(Task).where(
-        Task.region_code == task.parent_code, Task.year == task.year,
-        Task.waits_on == f"{task.level}:{task.stage}"))
-    out = []
-    for t, content_hash in rows:
-        d = pinned(session, content_hash)
-        if only_locked and t.state != d.lifecycle.initial:
-            continue
-        out.append((t, d))
-    return out
+    rows = _locked(session, _WAITING_PARENTS, {"region": task.parent_code, "year": task.year,
+                                               "waits_on": f"{task.level}:{task.stage}"})
+    return [(t, pinned(session, t.definition_hash)) for t in rows]
 
 
-def after_undone(session: Session, task: Task, now: dt.datetime, *, actor: str,
+def after_undone(session: Session, task: Any, now: dt.datetime, *, actor: str,
                  reason: str | None) -> None:
     """``task`` left its done state: tell (or relock) the parent stages already opened."""
-    for t, d in _waiting_parents(session, task, only_locked=False):
+    for t, d in _waiting_parents(session, task):
         if t.state == d.lifecycle.initial:
             continue
         payload = {"child_region": task.region_code, "child_stage": task.stage,
                    "child_state": task.state, "reason": reason}
         opened_state = d.lifecycle.triggers[d.lifecycle.opens_with].dest
         if d.lifecycle.on_child_reopened == "relock" and t.state == opened_state:
-            before, t.state, t.updated_at = t.state, d.lifecycle.initial, now
+            _set_state(session, t, d.lifecycle.initial, now)
             events.record(session, "relocked", actor=actor, at=now, task=t,
-                          from_state=before, to_state=t.state, payload=payload)
+                          from_state=t.state, to_state=d.lifecycle.initial, payload=payload)
         else:
             events.record(session, "child_reopened", actor=actor, at=now, task=t,
                           from_state=t.state, to_state=t.state, payload=payload)

@@ -21,8 +21,7 @@ from .machines import triggers_from
 
 def find_task(session: Session, region: str, stage: str, year: int) -> Task:
     task = session.scalar(
-        select(Task).options(joinedload(Task.case, innerjoin=True))
-        .where(Task.region_code == region, Task.stage == stage, Task.year == year))
+        select(Task).where(Task.region_code == region, Task.stage == stage, Task.year == year))
     if task is None:
         if session.get(Region, region) is None:
             raise NotFound(f"wilayah '{region}' tidak ada", region=region)
@@ -79,7 +78,7 @@ def view(session: Session, task: Task, *, user: User | None = None,
     if user is not None and not can_see(user, task.region_code):
         raise NotPermitted(f"{user.username} tidak berhak melihat wilayah {task.region_code}",
                            region=task.region_code)
-    d = pinned(session, task.case.definition_hash)
+    d = pinned(session, task.definition_hash)
     lc = d.lifecycle
     triggers = []
     for tid in triggers_from(d, task.state):
@@ -139,7 +138,7 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
         query = query.where(or_(*clauses))
     out = []
     for task in session.scalars(query):
-        d = pinned(session, task.case.definition_hash)
+        d = pinned(session, task.definition_hash)
         if overdue and not is_overdue(task, d, now):
             continue
         v = view(session, task, user=user, now=now, history=False, explain=False)

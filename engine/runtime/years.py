@@ -4,24 +4,29 @@ Idempotent: regions that already have a case for that level and year are
 skipped. Stages with nothing to wait for and whose opening day has come are
 opened at once; stages waiting on child regions are evaluated against the
 child cases that already exist.
+
+The work is set-based: the database copies regions into cases, and cases times
+a small table of (time zone, stage) moments into tasks, so a national year
+costs a few statements per batch instead of Python work per row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import Integer, String, and_, exists, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from ..clock import due_at, opens_at, utcnow
 from ..definitions import Definition, DefinitionSet
 from ..store.models import Case, Event, Region, Task
+from ..store.types import JSONDocument, UTCDateTime
 from . import events, gates
-from ..clock import due_at, opens_at, utcnow
 from .library import pin
 
-BATCH = 5000
+BATCH = 2000  # cases per statement batch (and per progress step)
 
 
 @dataclass
@@ -54,97 +59,122 @@ def start_year(session: Session, definitions: DefinitionSet, year: int, *,
     return report
 
 
-def _regions(session: Session, tier: int, province: str | None) -> list[tuple[str, str | None, str]]:
-    query = select(Region.code, Region.parent_code, Region.timezone).where(Region.tier == tier)
+def _in_scope(query, tier: int, province: str | None):
+    query = query.where(Region.tier == tier)
     if province:
         query = query.where((Region.code == province) | Region.code.startswith(province + "."))
-    return [tuple(r) for r in session.execute(query.order_by(Region.code)).all()]
+    return query
 
 
 def _start_level(session: Session, d: Definition, year: int, province: str | None,
                  now: dt.datetime, report: StartReport, progress: Progress | None) -> None:
-    regions = _regions(session, d.tier, province)
-    existing = set(session.scalars(select(Case.region_code).where(
-        Case.level == d.level, Case.year == year)))
-    todo = [r for r in regions if r[0] not in existing]
-    report.skipped[d.level] = len(regions) - len(todo)
-    report.cases[d.level] = len(todo)
-    if not todo:
+    conn = session.connection()
+    has_case = exists().where(Case.level == d.level, Case.year == year,
+                              Case.region_code == Region.code)
+    regions = conn.execute(_in_scope(select(func.count()).select_from(Region), d.tier,
+                                     province)).scalar_one()
+    missing = _in_scope(select(Region.code).where(~has_case), d.tier, province)
+    if not conn.execute(select(missing.exists())).scalar():
+        report.cases[d.level], report.skipped[d.level] = 0, regions
         return
     pin(session, d, now)
+    conn.execute(insert(Case.__table__).from_select(
+        ["level", "region_code", "year", "definition_hash", "started_at"],
+        select(literal(d.level), missing.subquery().c.code, literal(year),
+               literal(d.content_hash), literal(now, UTCDateTime()))))
+    # The new cases are those without tasks yet (all in this transaction). Counts come
+    # from queries: drivers do not all report rowcount for INSERT ... SELECT.
+    new_ids = conn.execute(select(Case.id).where(
+        Case.level == d.level, Case.year == year, Case.definition_hash == d.content_hash,
+        ~exists().where(Task.case_id == Case.id)).order_by(Case.id)).scalars().all()
+    report.cases[d.level], report.skipped[d.level] = len(new_ids), regions - len(new_ids)
+    moments = _moments(session, d, year, now)
+    for start in range(0, len(new_ids), BATCH):
+        batch = new_ids[start:start + BATCH]
+        report.tasks += _insert_tasks(conn, d, year, batch, moments, now)
+        report.opened += _insert_events(conn, d, year, batch, now)
+        if progress:
+            progress(len(batch))
+    report.opened += _open_waiting(session, d, year, new_ids, now)
+
+
+def _moments(session: Session, d: Definition, year: int, now: dt.datetime):
+    """A (zone, stage, state, waits_on, opens_at, due_at) row per time zone and stage."""
+    zones = session.execute(select(Region.timezone).where(Region.tier == d.tier)
+                            .distinct()).scalars().all()
     lc = d.lifecycle
     opened_state = lc.triggers[lc.opens_with].dest
-    # Per zone, the stage moments are the same for every region: compute them once.
-    moments: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
-    for start in range(0, len(todo), BATCH):
-        chunk = todo[start:start + BATCH]
-        ids = session.execute(
-            insert(Case).returning(Case.id, Case.region_code, sort_by_parameter_order=True),
-            [{"level": d.level, "region_code": code, "year": year, "definition_hash": d.content_hash,
-              "started_at": now} for code, _, _ in chunk]).all()
-        task_rows, opened = [], []
-        for (case_id, code), (_, parent, zone) in zip(ids, chunk):
-            if zone not in moments:
-                moments[zone] = [(opens_at(s.opens, year, zone), due_at(s.due, year, zone))
-                                 for s in d.stages]
-            for stage, (o, due) in zip(d.stages, moments[zone]):
-                free = not stage.after and stage.waits_for is None and o <= now
-                task_rows.append({
-                    "case_id": case_id, "stage": stage.id,
-                    "state": opened_state if free else lc.initial,
-                    "level": d.level, "year": year, "region_code": code, "parent_code": parent,
-                    "waits_on": (f"{stage.waits_for.level}:{stage.waits_for.stage}"
-                                 if stage.waits_for else None),
-                    "opens_at": o, "due_at": due, "data": None, "version": 1,
-                    "updated_at": now, "done_at": None,
-                })
-                if free:
-                    opened.append((case_id, code, stage.id))
-        session.execute(insert(Task), task_rows)
-        session.execute(insert(Event), [
-            {"at": now, "kind": "case_started", "actor": events.SYSTEM_ACTOR, "case_id": case_id,
-             "region_code": code, "level": d.level, "year": year,
-             "payload": {"definition": d.content_hash, "version": d.version}}
-            for case_id, code in ids])
-        if opened:
-            _record_openings(session, d, year, opened, lc.initial, opened_state, now)
-        report.tasks += len(task_rows)
-        report.opened += len(opened)
-        if progress:
-            progress(len(chunk))
-    report.opened += _open_waiting(session, d, year, [c for c, _, _ in todo], now)
+    rows = []
+    for zone in zones:
+        for stage in d.stages:
+            o = opens_at(stage.opens, year, zone)
+            free = not stage.after and stage.waits_for is None and o <= now
+            waits_on = f"{stage.waits_for.level}:{stage.waits_for.stage}" if stage.waits_for else None
+            rows.append((zone, stage.id, opened_state if free else lc.initial, waits_on, o,
+                         due_at(stage.due, year, zone)))
+    # A UNION ALL of literal rows: SQLite has no named-column VALUES table.
+    return union_all(*(
+        select(literal(zone, String).label("zone"), literal(stage, String).label("stage"),
+               literal(state, String).label("state"),
+               literal(waits_on, String).label("waits_on"),
+               literal(o, UTCDateTime()).label("opens_at"),
+               literal(due, UTCDateTime()).label("due_at"))
+        for zone, stage, state, waits_on, o, due in rows)).subquery("moments")
 
 
-def _record_openings(session: Session, d: Definition, year: int, opened: list, initial: str,
-                     opened_state: str, now: dt.datetime) -> None:
-    """Opening events for the tasks created open (their ids looked up in bulk)."""
-    case_ids = sorted({c for c, _, _ in opened})
-    ids = {}
-    for start in range(0, len(case_ids), BATCH):
-        ids.update({(c, s): i for i, c, s in session.execute(
-            select(Task.id, Task.case_id, Task.stage)
-            .where(Task.case_id.in_(case_ids[start:start + BATCH]),
-                   Task.state == opened_state)).all()})
-    session.execute(insert(Event), [
-        {"at": now, "kind": d.lifecycle.opens_with, "actor": events.SYSTEM_ACTOR,
-         "case_id": case_id, "task_id": ids[(case_id, stage)], "region_code": code,
-         "level": d.level, "year": year, "stage": stage, "from_state": initial,
-         "to_state": opened_state}
-        for case_id, code, stage in opened])
+def _insert_tasks(conn: Any, d: Definition, year: int, case_ids: list[int], moments,
+                  now: dt.datetime) -> int:
+    m = moments
+    query = (
+        select(Case.id, literal(d.content_hash), m.c.stage, m.c.state, literal(d.level),
+               literal(year), Case.region_code, Region.parent_code, m.c.waits_on, m.c.opens_at,
+               m.c.due_at, literal(1, Integer), literal(now, UTCDateTime()))
+        .select_from(Case)
+        .join(Region, Region.code == Case.region_code)
+        .join(m, m.c.zone == Region.timezone)
+        .where(Case.id.in_(case_ids))
+    )
+    conn.execute(insert(Task.__table__).from_select(
+        ["case_id", "definition_hash", "stage", "state", "level", "year", "region_code",
+         "parent_code", "waits_on", "opens_at", "due_at", "version", "updated_at"],
+        query))
+    return len(case_ids) * len(d.stages)  # every case gets every stage (one zone per region)
 
 
-def _open_waiting(session: Session, d: Definition, year: int, codes: list[str],
+def _insert_events(conn: Any, d: Definition, year: int, case_ids: list[int],
+                   now: dt.datetime) -> int:
+    """A `case_started` event per case, and an opening event per task created open."""
+    payload = literal({"definition": d.content_hash, "version": d.version}, JSONDocument)
+    conn.execute(insert(Event.__table__).from_select(
+        ["at", "kind", "actor", "case_id", "region_code", "level", "year", "payload"],
+        select(literal(now, UTCDateTime()), literal("case_started"),
+               literal(events.SYSTEM_ACTOR), Case.id, Case.region_code, Case.level, Case.year,
+               payload).where(Case.id.in_(case_ids))))
+    lc = d.lifecycle
+    opened_state = lc.triggers[lc.opens_with].dest
+    if opened_state == lc.initial:
+        return 0
+    created_open = and_(Task.case_id.in_(case_ids), Task.state == opened_state)
+    conn.execute(insert(Event.__table__).from_select(
+        ["at", "kind", "actor", "case_id", "task_id", "region_code", "level", "year", "stage",
+         "from_state", "to_state"],
+        select(literal(now, UTCDateTime()), literal(lc.opens_with), literal(events.SYSTEM_ACTOR),
+               Task.case_id, Task.id, Task.region_code, Task.level, Task.year, Task.stage,
+               literal(lc.initial), Task.state).where(created_open)))
+    return conn.execute(select(func.count()).select_from(Task).where(created_open)).scalar_one()
+
+
+def _open_waiting(session: Session, d: Definition, year: int, case_ids: list[int],
                   now: dt.datetime) -> int:
     """Evaluate stages that wait only on child regions: their children may be done already."""
     stages = [s.id for s in d.stages if s.waits_for is not None and not s.after]
-    if not stages:
+    if not stages or not case_ids:
         return 0
     opened = 0
-    code_set = set(codes)
-    for task in session.scalars(select(Task).where(
-            Task.level == d.level, Task.year == year, Task.stage.in_(stages),
-            Task.state == d.lifecycle.initial, Task.opens_at <= now)):
-        if task.region_code in code_set and gates.try_open(session, task, d, now):
-            opened += 1
+    for start in range(0, len(case_ids), BATCH):
+        for task in session.connection().execute(select(Task.__table__).where(
+                Task.case_id.in_(case_ids[start:start + BATCH]), Task.stage.in_(stages),
+                Task.state == d.lifecycle.initial, Task.opens_at <= now)).all():
+            if gates.try_open(session, task, d, now):
+                opened += 1
     return opened
-

@@ -77,9 +77,10 @@ class Case(Base):
 class Task(Base):
     """One stage of one case. ``version`` is the optimistic lock.
 
-    Region, level and year are copied from the case (they never change) so that
-    the gate query - "how many child regions reached state S in stage X" - is one
-    lookup in ``ix_tasks_gate``, whatever the number of children.
+    Region, level, year and definition are copied from the case (they never
+    change) so that acting on a task reads one row, and the gate query - "how many
+    child regions reached state S in stage X" - is one lookup in ``ix_tasks_gate``,
+    whatever the number of children.
     """
 
     __tablename__ = "tasks"
@@ -93,6 +94,7 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    definition_hash: Mapped[str] = mapped_column(String(64))
     stage: Mapped[str] = mapped_column(String(60))
     state: Mapped[str] = mapped_column(String(40))
     level: Mapped[str] = mapped_column(String(40))

@@ -24,7 +24,9 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass an aware (UTC) datetime")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        if value.tzinfo is not dt.timezone.utc:
+            value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None)
 
     def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
         if value is None:

@@ -80,6 +80,7 @@ def upgrade() -> None:
     op.create_table('tasks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('definition_hash', sa.String(length=64), nullable=False),
     sa.Column('stage', sa.String(length=60), nullable=False),
     sa.Column('state', sa.String(length=40), nullable=False),
     sa.Column('level', sa.String(length=40), nullable=False),
