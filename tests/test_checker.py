@@ -729,3 +729,38 @@ def test_every_documented_code_is_tested():
     source = Path(__file__).read_text(encoding="utf-8")
     for code, severity in documented:
         assert f'"{code}"' in source, f"no test provokes {code}"
+
+
+def test_definition_changed_when_running_cases_use_another_version(tmp_path):
+    """`aksi check` compares the files with the definitions running cases pinned."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    toy_dir = tmp_path / "toy"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "toy", toy_dir)
+    workflows = toy_dir / "workflows"
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    runner = CliRunner()
+    base = ["--db", db, "--workflows", str(workflows)]
+    for args in (["db", "upgrade"], ["regions", "load", "--province", "19", "--no-desa"],
+                 ["year", "start", "2026"]):
+        result = runner.invoke(main, base + args)
+        assert result.exit_code == 0, result.output
+    clean = runner.invoke(main, base + ["check"])
+    assert clean.exit_code == 0 and "definition-changed" not in clean.output
+
+    district = workflows / "district.yaml"
+    text = district.read_text(encoding="utf-8")
+    due = re.search(r'due: "(\d\d-\d\d|\d\d)"', text)
+    district.write_text(text.replace(due.group(0), 'due: "12-30"', 1), encoding="utf-8")
+    changed = runner.invoke(main, base + ["check", "--json"])
+    assert changed.exit_code == 0, changed.output
+    findings = [f for f in json.loads(changed.stdout) if f["code"] == "definition-changed"]
+    assert len(findings) == 1
+    (finding,) = findings
+    assert finding["severity"] == "warning"
+    assert finding["file"].endswith("district.yaml")
+    assert finding["line"] == text.splitlines().index("level: district") + 1
+    assert "2026" in finding["message"]
+    assert runner.invoke(main, base + ["check", "--strict"]).exit_code == 1

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import click
 
+from ..definitions import Finding, definition_files, source
 from ..definitions import check as run_check
+from ..runtime.library import running_versions
+from ..store import DEFAULT_URL
 from . import Context, main, pass_context
 
 
@@ -19,6 +22,8 @@ from . import Context, main, pass_context
 def check_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, strict: bool) -> None:
     """Validate workflow definitions (default: the workflows directory)."""
     findings = run_check(list(paths) or [ctx.workflows])
+    if not any(f.is_error for f in findings) and not paths:
+        findings = sorted(findings + _drift(ctx))
     errors = sum(f.is_error for f in findings)
     warnings = len(findings) - errors
     if as_json:
@@ -29,3 +34,38 @@ def check_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, strict: 
         click.echo(f"{errors} galat, {warnings} peringatan", err=bool(findings))
     if errors or (strict and warnings):
         raise click.exceptions.Exit(1)
+
+
+def _drift(ctx: Context) -> list[Finding]:
+    """Warn where the files differ from what running cases were started with.
+
+    Only when a database is named (--db, AKSI_DATABASE_URL) or the default one exists.
+    """
+    if ctx.db_url is None and not Path(DEFAULT_URL.split("///", 1)[1]).exists():
+        return []
+    try:
+        db = ctx.database()
+    except click.ClickException:
+        return []  # no schema yet: nothing is running
+    with db.session() as session:
+        running = running_versions(session)
+    found = []
+    for definition in ctx.definitions():
+        versions = running.get(definition.level, {})
+        other = {h: years for h, years in versions.items() if h != definition.content_hash}
+        if not other:
+            continue
+        path = next(p for p in definition_files([ctx.workflows]) if _level_of(p) == definition.level)
+        doc, _ = source.read(path)
+        years = sorted({y for ys in other.values() for y in ys})
+        found.append(doc.warning(("level",), "definition-changed",
+                                 f"berkas ini berbeda dari definisi yang dipakai kasus berjalan "
+                                 f"tahun {', '.join(map(str, years))} "
+                                 f"({', '.join(h[:12] for h in other)}); perubahan hanya berlaku "
+                                 "untuk tahun yang dimulai sesudah ini"))
+    return found
+
+
+def _level_of(path: Path) -> str | None:
+    doc, _ = source.read(path)
+    return doc.data.get("level") if doc is not None and isinstance(doc.data, dict) else None

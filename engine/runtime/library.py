@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition
-from ..store.models import DefinitionRow
+from ..store.models import Case, DefinitionRow
 from ..errors import NotFound
 
 
@@ -44,12 +44,10 @@ def pin(session: Session, definition: Definition, now: dt.datetime) -> None:
     _by_hash.setdefault(definition.content_hash, definition)
 
 
-def running_hashes(session: Session) -> dict[str, set[str]]:
-    """Level -> hashes of the definitions that cases use."""
-    from ..store.models import Case
-
-    rows = session.execute(select(Case.level, Case.definition_hash).distinct()).all()
-    out: dict[str, set[str]] = {}
-    for level, h in rows:
-        out.setdefault(level, set()).add(h)
+def running_versions(session: Session) -> dict[str, dict[str, list[int]]]:
+    """Level -> definition hash -> years of the cases that run on it."""
+    rows = session.execute(select(Case.level, Case.definition_hash, Case.year).distinct()).all()
+    out: dict[str, dict[str, list[int]]] = {}
+    for level, content_hash, year in rows:
+        out.setdefault(level, {}).setdefault(content_hash, []).append(year)
     return out
