@@ -113,6 +113,7 @@ class Stage:
     reminders: tuple[Notice, ...]
     escalations: tuple[Notice, ...]
     description: str = ""
+    roll: str | None = None  # "next_working_day": a due day off work moves forward
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,7 @@ def _build(d: dict, forms: dict, snapshot: str) -> Definition:
             reminders=_notices(s.get("reminders", defaults.get("reminders", [])), "before"),
             escalations=_notices(s.get("escalations", defaults.get("escalations", [])), "after"),
             description=s.get("description", ""),
+            roll=s.get("roll") if s.get("roll") != "none" else None,
         ))
     sc = d.get("scoring")
     scoring = Scoring(

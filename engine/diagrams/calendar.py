@@ -12,7 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from ..definitions import Definition, DefinitionSet
+from ..clock.deadlines import due_date
+from ..definitions import Definition, DefinitionSet, Stage
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,20 @@ def _rows(definitions: DefinitionSet, d: Definition, year: int) -> list[Calendar
     rows = []
     for s in d.stages:
         waits = list(s.after)
-        before = [d.stage(a).due.in_year(year) for a in s.after]
+        before = [_due(d.stage(a), year) for a in s.after]
         if s.waits_for:
             child = definitions[s.waits_for.level]
-            before.append(child.stage(s.waits_for.stage).due.in_year(year))
+            before.append(_due(child.stage(s.waits_for.stage), year))
             waits.append(f"{s.waits_for.level}:{s.waits_for.stage}")
         opens = s.opens.in_year(year)
         starts = max([opens] + before)
         rows.append(CalendarRow(d.level, s.id, s.name, s.group, s.kind, opens, starts,
-                                s.due.in_year(year), tuple(waits)))
+                                _due(s, year), tuple(waits)))
     return rows
+
+
+def _due(stage: Stage, year: int) -> dt.date:
+    return due_date(stage.due, year, stage.roll)
 
 
 def gantt(rows: list[CalendarRow], year: int) -> str:

@@ -16,14 +16,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Integer, String, and_, exists, func, insert, literal, select, union_all
+from sqlalchemy import (
+    Boolean, Integer, String, and_, exists, func, insert, literal, select, union_all,
+)
 from sqlalchemy.orm import Session
 
 from ..clock import due_at, opens_at, utcnow
+from ..clock.deadlines import has_holiday_data
 from ..definitions import Definition, DefinitionSet
 from ..store.models import Case, Event, Region, Task
 from ..store.types import JSONDocument, UTCDateTime
-from . import events, gates
+from . import events, gates, notices
 from .library import pin
 
 BATCH = 2000  # cases per statement batch (and per progress step)
@@ -36,10 +39,13 @@ class StartReport:
     skipped: dict[str, int] = field(default_factory=dict)  # level -> already there
     tasks: int = 0
     opened: int = 0
+    notices: int = 0  # reminders and escalations scheduled
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"year": self.year, "cases": self.cases, "skipped": self.skipped,
-                "tasks": self.tasks, "opened": self.opened}
+                "tasks": self.tasks, "opened": self.opened, "notices": self.notices,
+                "warnings": self.warnings}
 
 
 Progress = Callable[[int], None]
@@ -52,6 +58,10 @@ def start_year(session: Session, definitions: DefinitionSet, year: int, *,
     now = now or utcnow()
     wanted = set(levels) if levels else None
     report = StartReport(year)
+    if not has_holiday_data(year) and any(s.roll for d in definitions for s in d.stages):
+        report.warnings.append(
+            f"data hari libur tahun {year} belum tersedia di lokal-id: tenggat yang digeser "
+            "ke hari kerja hanya melewati Sabtu dan Minggu")
     for definition in sorted(definitions, key=lambda d: -d.tier):
         if wanted is not None and definition.level not in wanted:
             continue
@@ -88,20 +98,23 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
         Case.level == d.level, Case.year == year, Case.definition_hash == d.content_hash,
         ~exists().where(Task.case_id == Case.id)).order_by(Case.id)).scalars().all()
     report.cases[d.level], report.skipped[d.level] = len(new_ids), regions - len(new_ids)
-    moments = _moments(session, d, year, now)
+    zones = session.execute(select(Region.timezone).where(Region.tier == d.tier)
+                            .distinct()).scalars().all()
+    moments = _moments(d, year, zones, now)
+    schedule = notices.schedule_table(d, year, zones, now)
     for start in range(0, len(new_ids), BATCH):
         batch = new_ids[start:start + BATCH]
         report.tasks += _insert_tasks(conn, d, year, batch, moments, now)
         report.opened += _insert_events(conn, d, year, batch, now)
+        if schedule is not None:
+            report.notices += notices.schedule_cases(conn, batch, schedule)
         if progress:
             progress(len(batch))
     report.opened += _open_waiting(session, d, year, new_ids, now)
 
 
-def _moments(session: Session, d: Definition, year: int, now: dt.datetime):
-    """A (zone, stage, state, waits_on, opens_at, due_at) row per time zone and stage."""
-    zones = session.execute(select(Region.timezone).where(Region.tier == d.tier)
-                            .distinct()).scalars().all()
+def _moments(d: Definition, year: int, zones: list[str], now: dt.datetime):
+    """A (zone, stage, state, waits_on, opens_pending, opens_at, due_at) row per zone and stage."""
     lc = d.lifecycle
     opened_state = lc.triggers[lc.opens_with].dest
     rows = []
@@ -110,16 +123,17 @@ def _moments(session: Session, d: Definition, year: int, now: dt.datetime):
             o = opens_at(stage.opens, year, zone)
             free = not stage.after and stage.waits_for is None and o <= now
             waits_on = f"{stage.waits_for.level}:{stage.waits_for.stage}" if stage.waits_for else None
-            rows.append((zone, stage.id, opened_state if free else lc.initial, waits_on, o,
-                         due_at(stage.due, year, zone)))
+            rows.append((zone, stage.id, opened_state if free else lc.initial, waits_on, o > now,
+                         o, due_at(stage.due, year, zone, stage.roll)))
     # A UNION ALL of literal rows: SQLite has no named-column VALUES table.
     return union_all(*(
         select(literal(zone, String).label("zone"), literal(stage, String).label("stage"),
                literal(state, String).label("state"),
                literal(waits_on, String).label("waits_on"),
+               literal(pending, Boolean).label("opens_pending"),
                literal(o, UTCDateTime()).label("opens_at"),
                literal(due, UTCDateTime()).label("due_at"))
-        for zone, stage, state, waits_on, o, due in rows)).subquery("moments")
+        for zone, stage, state, waits_on, pending, o, due in rows)).subquery("moments")
 
 
 def _insert_tasks(conn: Any, d: Definition, year: int, case_ids: list[int], moments,
@@ -127,8 +141,9 @@ def _insert_tasks(conn: Any, d: Definition, year: int, case_ids: list[int], mome
     m = moments
     query = (
         select(Case.id, literal(d.content_hash), m.c.stage, m.c.state, literal(d.level),
-               literal(year), Case.region_code, Region.parent_code, m.c.waits_on, m.c.opens_at,
-               m.c.due_at, literal(1, Integer), literal(now, UTCDateTime()))
+               literal(year), Case.region_code, Region.parent_code, m.c.waits_on,
+               m.c.opens_pending, m.c.opens_at, m.c.due_at, literal(1, Integer),
+               literal(now, UTCDateTime()))
         .select_from(Case)
         .join(Region, Region.code == Case.region_code)
         .join(m, m.c.zone == Region.timezone)
@@ -136,7 +151,8 @@ def _insert_tasks(conn: Any, d: Definition, year: int, case_ids: list[int], mome
     )
     conn.execute(insert(Task.__table__).from_select(
         ["case_id", "definition_hash", "stage", "state", "level", "year", "region_code",
-         "parent_code", "waits_on", "opens_at", "due_at", "version", "updated_at"],
+         "parent_code", "waits_on", "opens_pending", "opens_at", "due_at", "version",
+         "updated_at"],
         query))
     return len(case_ids) * len(d.stages)  # every case gets every stage (one zone per region)
 

@@ -90,6 +90,7 @@ class Task(Base):
         Index("ix_tasks_due", "state", "due_at"),
         Index("ix_tasks_region", "region_code", "year"),
         Index("ix_tasks_waits_on", "region_code", "year", "waits_on"),
+        Index("ix_tasks_opens_pending", "opens_pending", "opens_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -106,6 +107,8 @@ class Task(Base):
     waits_on: Mapped[str | None] = mapped_column(String(100))
     opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # True until the clock has seen the opening day come (see runtime/clock tick).
+    opens_pending: Mapped[bool] = mapped_column(default=False)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -165,3 +168,72 @@ class Event(Base):
     from_state: Mapped[str | None] = mapped_column(String(40))
     to_state: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+
+class Notice(Base):
+    """A reminder or escalation of one task, scheduled at year start, fired at most once.
+
+    The unique key (task, kind, rule, due_at) is what makes it fire exactly once however
+    many workers tick: a worker claims a pending notice with a conditional UPDATE. An
+    extended deadline replaces the pending notices with ones keyed by the new due time.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("task_id", "kind", "rule", "due_at", name="uq_notices_task_kind_rule_due"),
+        Index("ix_notices_status_fire_at", "status", "fire_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # "reminder" | "escalation"
+    rule: Mapped[int] = mapped_column(Integer)  # index in the stage's reminders/escalations
+    days: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    fire_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|skipped
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class InboxItem(Base):
+    """A fired notice, addressed to a role in a region: every holder of it sees it."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_recipient", "region_code", "role", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(String(16))  # its tier says the role's level
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    message: Mapped[str] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """One event to one subscription: the outbox row a delivery worker works through."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription", name="uq_webhook_deliveries_event_subscription"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    subscription: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookCursor(Base):
+    """How far in the event table each subscription's deliveries have been queued."""
+
+    __tablename__ = "webhook_cursors"
+
+    subscription: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigId, default=0)

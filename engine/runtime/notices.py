@@ -1,0 +1,217 @@
+"""Reminders and escalations: scheduled with the tasks, fired once each by the clock.
+
+When they fire (local time of the region):
+- a reminder N days before: at 08:00 on the day N days before the due day;
+- an escalation N days after: N days after the deadline moment (23:59:59 of the due day).
+
+Every (task, kind, rule, due time) is one row of ``notices``. Firing claims rows
+with a conditional UPDATE (PostgreSQL first skips rows another worker has
+locked), so each fires exactly once whatever the number of workers; the event
+and the inbox rows are written in the same transaction as the claim. A notice
+whose moment passed while no worker ran fires at the next tick, unless its
+stage is done by then. Notices whose moment was already past when the year was
+started (or the deadline extended) are not scheduled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, String, func, insert, literal, select, union_all, update
+from sqlalchemy.orm import Session
+
+from ..clock.deadlines import due_at as stage_due_at
+from ..definitions import Definition, Stage
+from ..definitions.model import PARENT
+from ..store.models import DefinitionRow, Event, InboxItem, Notice, Region, Task
+from ..store.types import UTCDateTime
+from . import events
+from .library import pinned
+
+REMINDER, ESCALATION = "reminder", "escalation"
+MORNING = dt.time(8, 0)
+_NOTICES = Notice.__table__
+
+
+def fire_moment(kind: str, days: int, due: dt.datetime, zone: str) -> dt.datetime:
+    """When a notice ``days`` before/after the deadline ``due`` fires (UTC)."""
+    if kind == ESCALATION:
+        return due + dt.timedelta(days=days)
+    local_due_day = due.astimezone(ZoneInfo(zone)).date()
+    local = dt.datetime.combine(local_due_day - dt.timedelta(days=days), MORNING, ZoneInfo(zone))
+    return local.astimezone(dt.timezone.utc)
+
+
+def rules(stage: Stage) -> list[tuple[str, int, int]]:
+    """(kind, rule index, days) of every notice of a stage."""
+    return ([(REMINDER, i, n.days) for i, n in enumerate(stage.reminders)]
+            + [(ESCALATION, i, n.days) for i, n in enumerate(stage.escalations)])
+
+
+def schedule_table(d: Definition, year: int, zones: list[str], now: dt.datetime):
+    """The notices of one level's tasks per zone and stage, as a literal table (or None)."""
+    rows = []
+    for zone in zones:
+        for stage in d.stages:
+            due = stage_due_at(stage.due, year, zone, stage.roll)
+            for kind, rule, days in rules(stage):
+                fire = fire_moment(kind, days, due, zone)
+                if fire > now:
+                    rows.append((zone, stage.id, kind, rule, days, due, fire))
+    if not rows:
+        return None
+    return union_all(*(
+        select(literal(z, String).label("zone"), literal(s, String).label("stage"),
+               literal(k, String).label("kind"), literal(r, Integer).label("rule"),
+               literal(n, Integer).label("days"), literal(due, UTCDateTime()).label("due_at"),
+               literal(fire, UTCDateTime()).label("fire_at"))
+        for z, s, k, r, n, due, fire in rows)).subquery("schedule")
+
+
+def schedule_cases(conn: Any, case_ids: list[int], schedule) -> int:
+    """Insert the pending notices of the tasks of ``case_ids``; returns how many."""
+    query = (select(Task.id, schedule.c.kind, schedule.c.rule, schedule.c.days,
+                    schedule.c.due_at, schedule.c.fire_at, literal("pending"))
+             .select_from(Task)
+             .join(Region, Region.code == Task.region_code)
+             .join(schedule, (schedule.c.zone == Region.timezone)
+                   & (schedule.c.stage == Task.stage))
+             .where(Task.case_id.in_(case_ids)))
+    conn.execute(insert(_NOTICES).from_select(
+        ["task_id", "kind", "rule", "days", "due_at", "fire_at", "status"], query))
+    return conn.execute(select(func.count()).select_from(Notice)
+                        .join(Task, Task.id == Notice.task_id)
+                        .where(Task.case_id.in_(case_ids))).scalar_one()
+
+
+def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime, zone: str,
+               now: dt.datetime) -> int:
+    """Replace a task's pending notices by ones for its new deadline ``due``."""
+    conn = session.connection()
+    conn.execute(_NOTICES.delete().where(_NOTICES.c.task_id == task.id,
+                                         _NOTICES.c.status == "pending"))
+    rows = []
+    for kind, rule, days in rules(stage):
+        fire = fire_moment(kind, days, due, zone)
+        if fire > now:
+            rows.append({"task_id": task.id, "kind": kind, "rule": rule, "days": days,
+                         "due_at": due, "fire_at": fire, "status": "pending"})
+    if rows:
+        conn.execute(insert(_NOTICES), rows)
+    return len(rows)
+
+
+@dataclass
+class FireReport:
+    reminders: int = 0
+    escalations: int = 0
+    skipped: int = 0  # their stage was already done
+
+    def __iadd__(self, other: "FireReport") -> "FireReport":
+        self.reminders += other.reminders
+        self.escalations += other.escalations
+        self.skipped += other.skipped
+        return self
+
+
+def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireReport:
+    """Fire up to ``limit`` notices whose moment has come. Call in a transaction."""
+    conn = session.connection()
+    due = (select(_NOTICES.c.id)
+           .where(_NOTICES.c.status == "pending", _NOTICES.c.fire_at <= now)
+           .order_by(_NOTICES.c.fire_at, _NOTICES.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = conn.execute(due).scalars().all()
+    report = FireReport()
+    if not ids:
+        return report
+    claimed = conn.execute(
+        update(_NOTICES).where(_NOTICES.c.id.in_(ids), _NOTICES.c.status == "pending")
+        .values(status="fired", fired_at=now)
+        .returning(_NOTICES.c.id, _NOTICES.c.task_id, _NOTICES.c.kind, _NOTICES.c.rule,
+                   _NOTICES.c.days, _NOTICES.c.due_at)).all()
+    if not claimed:
+        return report
+    tasks = {t.id: t for t in conn.execute(select(Task.__table__).where(
+        Task.id.in_({c.task_id for c in claimed}))).all()}
+    codes = {code for t in tasks.values() for code in _ancestry(t.region_code)}
+    regions = {r.code: r for r in conn.execute(
+        select(Region.code, Region.name, Region.timezone).where(Region.code.in_(codes))).all()}
+    tiers = _level_tiers(session)
+    skipped, inbox, event_rows = [], [], []
+    for notice in claimed:
+        task = tasks[notice.task_id]
+        d = pinned(session, task.definition_hash)
+        if task.state == d.lifecycle.done:
+            skipped.append(notice.id)
+            continue
+        stage = d.stage(task.stage)
+        refs = (stage.reminders if notice.kind == REMINDER else stage.escalations)[notice.rule].to
+        recipients = [r for r in (_recipient(ref, task, tiers) for ref in refs) if r]
+        message = _message(notice, task, d, stage, regions)
+        inbox += [{"notice_id": notice.id, "task_id": task.id, "role": role,
+                   "region_code": code, "created_at": now, "message": message}
+                  for role, code in recipients]
+        event_rows.append({
+            "at": now, "kind": notice.kind, "actor": events.SYSTEM_ACTOR,
+            "case_id": task.case_id, "task_id": task.id, "region_code": task.region_code,
+            "level": task.level, "year": task.year, "stage": task.stage,
+            "from_state": task.state, "to_state": task.state,
+            "payload": {"notice": notice.id, "rule": notice.rule, "days": notice.days,
+                        "due_at": notice.due_at.isoformat(), "message": message,
+                        "recipients": [{"role": r, "region": c} for r, c in recipients]},
+        })
+        if notice.kind == REMINDER:
+            report.reminders += 1
+        else:
+            report.escalations += 1
+    if skipped:
+        conn.execute(update(_NOTICES).where(_NOTICES.c.id.in_(skipped))
+                     .values(status="skipped"))
+        report.skipped = len(skipped)
+    if inbox:
+        conn.execute(insert(InboxItem.__table__), inbox)
+    if event_rows:
+        conn.execute(insert(Event.__table__), event_rows)
+    return report
+
+
+def _ancestry(code: str) -> list[str]:
+    parts = code.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _level_tiers(session: Session) -> dict[str, int]:
+    """Level -> tier, from the definitions cases were started with."""
+    hashes = session.execute(select(DefinitionRow.level, DefinitionRow.content_hash)).all()
+    return {level: pinned(session, h).tier for level, h in hashes}
+
+
+def _recipient(ref, task: Any, tiers: dict[str, int]) -> tuple[str, str] | None:
+    """(role, region code) a role reference names for ``task``; None if there is none."""
+    if ref.level is None:
+        return ref.role, task.region_code
+    if ref.level == PARENT:
+        return (ref.role, task.parent_code) if task.parent_code else None
+    tier = tiers.get(ref.level)
+    parts = task.region_code.split(".")
+    if tier is None or tier > len(parts):
+        return None
+    return ref.role, ".".join(parts[:tier])
+
+
+def _message(notice: Any, task: Any, d: Definition, stage: Stage, regions: dict) -> str:
+    region = regions.get(task.region_code)
+    zone = region.timezone if region else "Asia/Jakarta"
+    when = notice.due_at.astimezone(ZoneInfo(zone)).strftime("%d-%m-%Y %H:%M")
+    where = f"{task.region_code} {region.name}" if region else task.region_code
+    state = d.lifecycle.states[task.state].name if task.state in d.lifecycle.states else task.state
+    if notice.kind == REMINDER:
+        return (f"Pengingat: tahap '{stage.name}' {where} bertenggat {when} "
+                f"({notice.days} hari lagi); status kini '{state}'.")
+    return (f"Eskalasi: tahap '{stage.name}' {where} melewati tenggat {when} "
+            f"sejak {notice.days} hari; status kini '{state}'.")
