@@ -88,6 +88,6 @@ def fail(exc: Exception, as_json: bool = False) -> None:
 
 
 # Commands register themselves on `main`.
-from . import calendar, check, db, demo, graph, regions, tasks, users, year  # noqa: E402
+from . import calendar, check, clock, db, demo, graph, regions, serve, tasks, users, year  # noqa: E402
 
 __all__ = ["Context", "fail", "main", "pass_context"]

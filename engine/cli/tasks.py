@@ -131,3 +131,55 @@ def list_command(ctx: Context, username: str | None, year: int | None, overdue: 
         late = " TERLAMBAT" if v.overdue else ""
         click.echo(f"{v.region:<14} {v.stage:<36} {v.state:<10} {_when(v.due_at, v.timezone)}{late}")
     click.echo(f"{len(views)} tahap", err=True)
+
+
+@task_group.command("extend")
+@click.argument("region")
+@click.argument("stage")
+@YEAR
+@click.option("--until", "until", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="New due day (YYYY-MM-DD); the deadline is the end of that day, local time.")
+@click.option("--reason", required=True, help="Why (recorded in the audit trail).")
+@click.option("--as", "username", required=True, help="Acting supervisor.")
+@click.option("--level", help="Extend this level's STAGE in every region within REGION.")
+@AS_JSON
+@pass_context
+def extend_command(ctx: Context, region: str, stage: str, year: int, until: dt.datetime,
+                   reason: str, username: str, level: str | None, as_json: bool) -> None:
+    """Extend a stage's deadline (one region, or with --level every region below)."""
+    from ..runtime.extensions import extend
+
+    try:
+        with ctx.database().session() as session:
+            report = extend(session, area=region, stage=stage, year=year, until=until.date(),
+                            reason=reason, username=username, level=level)
+    except AksiError as exc:
+        fail(exc, as_json)
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+        return
+    click.echo(f"tenggat diperpanjang sampai {until.date().isoformat()}: "
+               f"{len(report.extended)} wilayah; {len(report.skipped_done)} sudah selesai")
+
+
+@main.command("inbox")
+@click.option("--as", "username", required=True, help="Whose inbox.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@AS_JSON
+@pass_context
+def inbox_command(ctx: Context, username: str, limit: int, as_json: bool) -> None:
+    """Reminders and escalations addressed to a user's roles."""
+    from ..people import actor
+    from ..runtime.inbox import inbox_for
+
+    try:
+        with ctx.database().session() as session:
+            items = inbox_for(session, actor(session, username), limit=limit)
+    except AksiError as exc:
+        fail(exc, as_json)
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    for item in items:
+        click.echo(f"{item['at'][:16]} [{item['role']}@{item['region']}] {item['message']}")
+    click.echo(f"{len(items)} pesan", err=True)

@@ -1,0 +1,30 @@
+"""``aksi serve``: the web application with the clock ticking in the same process."""
+
+from __future__ import annotations
+
+import click
+
+from . import Context, main, pass_context
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--interval", type=click.IntRange(1, 3600), default=60, show_default=True,
+              help="Seconds between clock ticks.")
+@click.option("--no-clock", is_flag=True, help="Serve only (let `aksi worker` processes tick).")
+@pass_context
+def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: bool) -> None:
+    """Serve the web application (development server) and tick the clock."""
+    from ..clock.scheduler import start_background
+    from ..web import create_app
+
+    db = ctx.database()
+    app = create_app({"DATABASE_URL": db.url})
+    scheduler = None if no_clock else start_background(db, interval=interval,
+                                                        echo=lambda m: click.echo(m, err=True))
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if scheduler:
+            scheduler.shutdown(wait=False)
