@@ -78,7 +78,12 @@ _CHILD_PROGRESS = (
            func.count())
     .where(_TASKS.c.year == bindparam("year"), _TASKS.c.level == bindparam("level"),
            _TASKS.c.stage == bindparam("stage"), _TASKS.c.parent_code == bindparam("parent")))
-_CASE_TASKS = select(_TASKS).where(_TASKS.c.case_id == bindparam("case_id")).with_for_update()
+# Only the followers still locked are row-locked, in id order: nobody but the engine writes
+# a locked task, so two approvals in one case cannot deadlock on each other's rows.
+_FOLLOWERS = (select(_TASKS).where(
+    _TASKS.c.case_id == bindparam("case_id"), _TASKS.c.stage.in_(bindparam("stages", expanding=True)),
+    _TASKS.c.state == bindparam("initial")).order_by(_TASKS.c.id).with_for_update())
+_CASE_STATES = select(_TASKS.c.stage, _TASKS.c.state).where(_TASKS.c.case_id == bindparam("case_id"))
 _WAITING_PARENTS = (select(_TASKS).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.year == bindparam("year"),
     _TASKS.c.waits_on == bindparam("waits_on")).with_for_update())
@@ -225,14 +230,16 @@ def after_done(session: Session, task: Any, definition: Definition, now: dt.date
     opened: list[dict] = []
     followers = {s.id for s in definition.stages if task.stage in s.after}
     if followers:
-        # The whole case is a handful of rows: read it once, judge every follower from it.
-        siblings = _locked(session, _CASE_TASKS, {"case_id": task.case_id})
-        states = {t.stage: t.state for t in siblings}
-        states[task.stage] = task.state
-        for t in siblings:
-            if t.stage in followers and (o := try_open(session, t, definition, now,
-                                                       case_states=states)):
-                opened.append(o)
+        waiting = _locked(session, _FOLLOWERS, {"case_id": task.case_id,
+                                                "stages": sorted(followers),
+                                                "initial": definition.lifecycle.initial})
+        if waiting:
+            # Read after taking the locks: a concurrent approval in this case is seen.
+            states = dict(session.connection().execute(
+                _CASE_STATES, {"case_id": task.case_id}).all())
+            for t in waiting:
+                if o := try_open(session, t, definition, now, case_states=states):
+                    opened.append(o)
     for t, parent_def in _waiting_parents(session, task):
         if t.state == parent_def.lifecycle.initial and (o := try_open(session, t, parent_def, now)):
             opened.append(o)
@@ -257,7 +264,8 @@ def after_undone(session: Session, task: Any, now: dt.datetime, *, actor: str,
         payload = {"child_region": task.region_code, "child_stage": task.stage,
                    "child_state": task.state, "reason": reason}
         opened_state = d.lifecycle.triggers[d.lifecycle.opens_with].dest
-        if d.lifecycle.on_child_reopened == "relock" and t.state == opened_state:
+        if (d.lifecycle.on_child_reopened == "relock" and t.state == opened_state
+                and not gate_holds(session, t, d, now)):  # a quorum may still hold
             _set_state(session, t, d.lifecycle.initial, now)
             events.record(session, "relocked", actor=actor, at=now, task=t,
                           from_state=t.state, to_state=d.lifecycle.initial, payload=payload)

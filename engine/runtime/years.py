@@ -114,7 +114,8 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
 
 
 def _moments(d: Definition, year: int, zones: list[str], now: dt.datetime):
-    """A (zone, stage, state, waits_on, opens_pending, opens_at, due_at) row per zone and stage."""
+    """Per zone and stage: (zone, position, stage, state, waits_on, opens_pending, opens_at,
+    due_at), as a literal table the task insert joins."""
     lc = d.lifecycle
     opened_state = lc.triggers[lc.opens_with].dest
     rows = []
@@ -123,17 +124,18 @@ def _moments(d: Definition, year: int, zones: list[str], now: dt.datetime):
             o = opens_at(stage.opens, year, zone)
             free = not stage.after and stage.waits_for is None and o <= now
             waits_on = f"{stage.waits_for.level}:{stage.waits_for.stage}" if stage.waits_for else None
-            rows.append((zone, stage.id, opened_state if free else lc.initial, waits_on, o > now,
-                         o, due_at(stage.due, year, zone, stage.roll)))
+            rows.append((zone, len(rows), stage.id, opened_state if free else lc.initial,
+                         waits_on, o > now, o, due_at(stage.due, year, zone, stage.roll)))
     # A UNION ALL of literal rows: SQLite has no named-column VALUES table.
     return union_all(*(
-        select(literal(zone, String).label("zone"), literal(stage, String).label("stage"),
+        select(literal(zone, String).label("zone"), literal(position, Integer).label("position"),
+               literal(stage, String).label("stage"),
                literal(state, String).label("state"),
                literal(waits_on, String).label("waits_on"),
                literal(pending, Boolean).label("opens_pending"),
                literal(o, UTCDateTime()).label("opens_at"),
                literal(due, UTCDateTime()).label("due_at"))
-        for zone, stage, state, waits_on, pending, o, due in rows)).subquery("moments")
+        for zone, position, stage, state, waits_on, pending, o, due in rows)).subquery("moments")
 
 
 def _insert_tasks(conn: Any, d: Definition, year: int, case_ids: list[int], moments,
@@ -148,6 +150,7 @@ def _insert_tasks(conn: Any, d: Definition, year: int, case_ids: list[int], mome
         .join(Region, Region.code == Case.region_code)
         .join(m, m.c.zone == Region.timezone)
         .where(Case.id.in_(case_ids))
+        .order_by(Case.id, m.c.position)  # ids follow the definition's stage order
     )
     conn.execute(insert(Task.__table__).from_select(
         ["case_id", "definition_hash", "stage", "state", "level", "year", "region_code",

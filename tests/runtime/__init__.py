@@ -1,0 +1,1 @@
+"""Runtime tests: store, regions, years, actions, gates, users, concurrency, CLI."""
