@@ -228,7 +228,11 @@ def _locked(session: Session, query, params: dict) -> list[Any]:
 def after_done(session: Session, task: Any, definition: Definition, now: dt.datetime) -> list[dict]:
     """``task`` reached its done state: open what was waiting for it. Returns what opened."""
     opened: list[dict] = []
-    followers = {s.id for s in definition.stages if task.stage in s.after}
+    # A follower whose opening day has not come yet anywhere (the earliest zone is UTC+9)
+    # cannot open now: the clock's tick will judge it on that day.
+    earliest = now + dt.timedelta(hours=9)
+    followers = {s.id for s in definition.stages
+                 if task.stage in s.after and s.opens.in_year(task.year) <= earliest.date()}
     if followers:
         waiting = _locked(session, _FOLLOWERS, {"case_id": task.case_id,
                                                 "stages": sorted(followers),

@@ -213,3 +213,29 @@ def test_cli_tick_reports_counts(three_zones):
     assert json.loads(again.stdout)["reminders"] == 0
     bad = runner.invoke(main, ["--db", three_zones.url, "tick", "--now", "2026-01-08T08:00"])
     assert bad.exit_code == 2  # no time zone: refused as a usage error
+
+
+def test_a_stage_whose_predecessors_finished_early_opens_on_its_day(three_zones, defs):
+    """pra_musrenbang (after two stages, opens 1 February): approvals in January do not open
+    it; the tick at 00:00 WIB on 1 February does."""
+    region = KEC["19"]
+    with three_zones.session() as s:
+        for role in ("operator", "verifikator", "approver"):
+            add_user(s, defs, f"{role}-y", role=role, region=region)
+    january = dt.datetime(2026, 1, 6, tzinfo=UTC)
+    tick(three_zones, january)
+    with three_zones.session() as s:
+        for stage in ("analisis_situasi", "penandaan_apbd_berjalan"):
+            for trigger, role in (("submit", "operator"), ("verify", "verifikator"),
+                                  ("approve", "approver")):
+                result = act_on(s, region, stage, 2026, trigger, f"{role}-y", now=january)
+        assert result.opened == []
+        assert find_task(s, region, "pra_musrenbang", 2026).state == "locked"
+    tick(three_zones, dt.datetime(2026, 1, 31, 16, 59, tzinfo=UTC))  # 23:59 WIB
+    with three_zones.session() as s:
+        assert find_task(s, region, "pra_musrenbang", 2026).state == "locked"
+    tick(three_zones, dt.datetime(2026, 1, 31, 17, 0, tzinfo=UTC))  # 00:00 WIB, 1 Feb
+    with three_zones.session() as s:
+        assert find_task(s, region, "pra_musrenbang", 2026).state == "ready"
+        # Its sibling in another kecamatan, whose predecessors are not done, stays locked.
+        assert find_task(s, "19.01.02", "pra_musrenbang", 2026).state == "locked"
