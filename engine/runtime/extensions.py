@@ -108,7 +108,6 @@ def extend(session: Session, *, area: str, stage: str, year: int, until: dt.date
                       from_state=row.state, to_state=row.state,
                       payload={"from": row.due_at.isoformat(), "to": new_due.isoformat(),
                                "reason": reason})
-        report.notices += notices.reschedule(session, row, d.stage(stage), new_due,
-                                             row.timezone, now)
+        report.notices += notices.reschedule(session, row, d.stage(stage), new_due, now)
         report.extended.append(row.region_code)
     return report

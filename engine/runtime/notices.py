@@ -23,26 +23,29 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, String, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
-from ..clock.deadlines import due_at as stage_due_at
 from ..definitions import Definition, Stage
 from ..definitions.model import PARENT
 from ..store.models import DefinitionRow, Event, InboxItem, Notice, Region, Task
-from ..store.types import UTCDateTime
+from ..store.types import UTCDateTime, shifted
 from . import events
 from .library import pinned
 
 REMINDER, ESCALATION = "reminder", "escalation"
-MORNING = dt.time(8, 0)
+_MORNING_GAP = dt.timedelta(hours=15, minutes=59, seconds=59)  # 08:00 to 23:59:59
 _NOTICES = Notice.__table__
 
 
-def fire_moment(kind: str, days: int, due: dt.datetime, zone: str) -> dt.datetime:
-    """When a notice ``days`` before/after the deadline ``due`` fires (UTC)."""
+def offset(kind: str, days: int) -> dt.timedelta:
+    """From the deadline to the notice. Deadlines are 23:59:59 local, so a reminder at
+    08:00 local N days before the due day is N days and 15:59:59 earlier, in every zone."""
     if kind == ESCALATION:
-        return due + dt.timedelta(days=days)
-    local_due_day = due.astimezone(ZoneInfo(zone)).date()
-    local = dt.datetime.combine(local_due_day - dt.timedelta(days=days), MORNING, ZoneInfo(zone))
-    return local.astimezone(dt.timezone.utc)
+        return dt.timedelta(days=days)
+    return -(dt.timedelta(days=days) + _MORNING_GAP)
+
+
+def fire_moment(kind: str, days: int, due: dt.datetime) -> dt.datetime:
+    """When a notice ``days`` before/after the deadline ``due`` fires (UTC)."""
+    return due + offset(kind, days)
 
 
 def rules(stage: Stage) -> list[tuple[str, int, int]]:
@@ -51,35 +54,29 @@ def rules(stage: Stage) -> list[tuple[str, int, int]]:
             + [(ESCALATION, i, n.days) for i, n in enumerate(stage.escalations)])
 
 
-def schedule_table(d: Definition, year: int, zones: list[str], now: dt.datetime):
-    """The notices of one level's tasks per zone and stage, as a literal table (or None)."""
-    rows = []
-    for zone in zones:
-        for stage in d.stages:
-            due = stage_due_at(stage.due, year, zone, stage.roll)
-            for kind, rule, days in rules(stage):
-                fire = fire_moment(kind, days, due, zone)
-                if fire > now:
-                    rows.append((zone, stage.id, kind, rule, days, due, fire))
+def schedule_table(d: Definition):
+    """Every notice rule of a level's stages, as a literal table (or None)."""
+    rows = [(stage.id, kind, rule, days, int(offset(kind, days).total_seconds()))
+            for stage in d.stages for kind, rule, days in rules(stage)]
     if not rows:
         return None
     return union_all(*(
-        select(literal(z, String).label("zone"), literal(s, String).label("stage"),
-               literal(k, String).label("kind"), literal(r, Integer).label("rule"),
-               literal(n, Integer).label("days"), literal(due, UTCDateTime()).label("due_at"),
-               literal(fire, UTCDateTime()).label("fire_at"))
-        for z, s, k, r, n, due, fire in rows)).subquery("schedule")
+        select(literal(s, String).label("stage"), literal(k, String).label("kind"),
+               literal(r, Integer).label("rule"), literal(n, Integer).label("days"),
+               literal(o, Integer).label("seconds"))
+        for s, k, r, n, o in rows)).subquery("schedule")
 
 
-def schedule_cases(conn: Any, case_ids: list[int], schedule) -> int:
-    """Insert the pending notices of the tasks of ``case_ids``; returns how many."""
-    query = (select(Task.id, schedule.c.kind, schedule.c.rule, schedule.c.days,
-                    schedule.c.due_at, schedule.c.fire_at, literal("pending"))
+def schedule_cases(conn: Any, case_ids: list[int], schedule, now: dt.datetime) -> int:
+    """Insert the pending notices of the tasks of ``case_ids`` whose moment is still to
+    come; returns how many. Set-based: the database shifts each task's deadline."""
+    fire_at = shifted(Task.due_at, schedule.c.seconds)
+    query = (select(Task.id, schedule.c.kind, schedule.c.rule, schedule.c.days, Task.due_at,
+                    fire_at, literal("pending"))
              .select_from(Task)
-             .join(Region, Region.code == Task.region_code)
-             .join(schedule, (schedule.c.zone == Region.timezone)
-                   & (schedule.c.stage == Task.stage))
-             .where(Task.case_id.in_(case_ids)))
+             .join(schedule, schedule.c.stage == Task.stage)
+             .where(Task.case_id.in_(case_ids), fire_at > literal(now, UTCDateTime()))
+             .order_by(Task.id))  # in key order: the unique index grows at its end
     conn.execute(insert(_NOTICES).from_select(
         ["task_id", "kind", "rule", "days", "due_at", "fire_at", "status"], query))
     return conn.execute(select(func.count()).select_from(Notice)
@@ -87,7 +84,7 @@ def schedule_cases(conn: Any, case_ids: list[int], schedule) -> int:
                         .where(Task.case_id.in_(case_ids))).scalar_one()
 
 
-def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime, zone: str,
+def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime,
                now: dt.datetime) -> int:
     """Replace a task's pending notices by ones for its new deadline ``due``."""
     conn = session.connection()
@@ -95,7 +92,7 @@ def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime, zone
                                          _NOTICES.c.status == "pending"))
     rows = []
     for kind, rule, days in rules(stage):
-        fire = fire_moment(kind, days, due, zone)
+        fire = fire_moment(kind, days, due)
         if fire > now:
             rows.append({"task_id": task.id, "kind": kind, "rule": rule, "days": days,
                          "due_at": due, "fire_at": fire, "status": "pending"})

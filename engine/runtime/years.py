@@ -101,13 +101,13 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
     zones = session.execute(select(Region.timezone).where(Region.tier == d.tier)
                             .distinct()).scalars().all()
     moments = _moments(d, year, zones, now)
-    schedule = notices.schedule_table(d, year, zones, now)
+    schedule = notices.schedule_table(d)
     for start in range(0, len(new_ids), BATCH):
         batch = new_ids[start:start + BATCH]
         report.tasks += _insert_tasks(conn, d, year, batch, moments, now)
         report.opened += _insert_events(conn, d, year, batch, now)
         if schedule is not None:
-            report.notices += notices.schedule_cases(conn, batch, schedule)
+            report.notices += notices.schedule_cases(conn, batch, schedule, now)
         if progress:
             progress(len(batch))
     report.opened += _open_waiting(session, d, year, new_ids, now)
