@@ -1,0 +1,105 @@
+"""Synthetic actors: which trigger a person fires next on a stage, and who that person is.
+
+Everything is read from the lifecycle: no state, trigger or role is named here.
+
+- `Policy` - per lifecycle, how far each state is from the done state (counted in
+  triggers people may fire), the triggers that take one step closer, and the
+  triggers that send a stage back (they need a written reason and lead further
+  from done, e.g. a "return").
+- `Cast` - the synthetic users, one per role per region (``ROLE-REGIONCODE``), and
+  the one who may fire a trigger on a given task.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Iterable, Mapping
+
+from ..definitions import Definition, DefinitionSet, Trigger
+from ..definitions.model import PARENT
+
+
+def username(role: str, region_code: str) -> str:
+    """The synthetic user holding ``role`` on ``region_code``."""
+    return f"{role}-{region_code}"
+
+
+def _usable(lc_initial: str, trigger: Trigger) -> bool:
+    """A trigger a synthetic person may fire: not the system's, not back to the initial state."""
+    return not trigger.by_system and trigger.dest != lc_initial
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a lifecycle is walked to its done state."""
+
+    done: str
+    initial: str
+    distance: Mapping[str, int]  # state -> triggers still needed to reach done
+    forward: Mapping[str, tuple[Trigger, ...]]  # state -> triggers one step closer (YAML order)
+    returns: Mapping[str, tuple[Trigger, ...]]  # state -> reasoned triggers further from done
+
+    @classmethod
+    def of(cls, definition: Definition) -> "Policy":
+        lc = definition.lifecycle
+        usable = [t for t in lc.triggers.values() if _usable(lc.initial, t)]
+        # Breadth-first, backwards from done over the usable triggers.
+        distance = {lc.done: 0}
+        queue = deque([lc.done])
+        while queue:
+            state = queue.popleft()
+            for t in usable:
+                if t.dest != state:
+                    continue
+                for source in t.sources:
+                    if source not in distance:
+                        distance[source] = distance[state] + 1
+                        queue.append(source)
+        forward, returns = {}, {}
+        for state, d in distance.items():
+            if state == lc.done:
+                continue
+            forward[state] = tuple(t for t in usable
+                                   if state in t.sources and distance.get(t.dest) == d - 1)
+            returns[state] = tuple(t for t in usable
+                                   if state in t.sources and t.reason_required
+                                   and t.dest in distance and distance[t.dest] > d)
+        return cls(lc.done, lc.initial, MappingProxyType(distance),
+                   MappingProxyType(forward), MappingProxyType(returns))
+
+    def steps_left(self, state: str) -> int | None:
+        """Triggers still needed from ``state`` to done; None when done cannot be reached."""
+        return self.distance.get(state)
+
+
+class Cast:
+    """The synthetic users and who among them fires a trigger on a task."""
+
+    def __init__(self, definitions: DefinitionSet, usernames: Iterable[str]):
+        self.definitions = definitions
+        self.usernames = frozenset(usernames)
+
+    def actors(self, trigger: Trigger, level: str, region_code: str,
+               parent_code: str | None) -> list[str]:
+        """Users holding one of the trigger's roles for this task, in the trigger's order."""
+        found = []
+        for ref in trigger.by:
+            resolved = self.definitions.resolve(level, ref)
+            if resolved is None:
+                continue
+            target, role = resolved
+            if ref.level is None:
+                code = region_code
+            elif ref.level == PARENT:
+                code = parent_code
+            else:  # a named level: the ancestor (or the region itself) at that level's tier
+                parts = region_code.split(".")
+                code = ".".join(parts[:target.tier]) if target.tier <= len(parts) else None
+            if code is None:
+                continue
+            name = username(role, code)
+            if name in self.usernames and name not in found:
+                found.append(name)
+        return found

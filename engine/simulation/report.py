@@ -1,0 +1,183 @@
+"""What a simulated year came to: per level and stage, from the database at the end.
+
+- on time: reached the done state by its deadline; late: after it; missed: not
+  done when the simulation ended (``never_opened`` counts those that never left
+  the initial state: their gate never held);
+- reminders and escalations: the notice events the tick wrote;
+- classification: each region's score from its level's ``scoring`` (the weights
+  of the criteria met, over the total weight, times 100; ``on_time`` means done
+  by the stage's deadline, ``done`` means done at all) and the band it falls in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ..definitions import Definition, DefinitionSet
+from ..runtime.notices import ESCALATION, REMINDER
+from ..store.models import Event, Task
+
+if TYPE_CHECKING:
+    from .plan import Timeline
+    from .run import Counters, Settings
+
+COUNTS = ("tasks", "on_time", "late", "missed", "never_opened", "returns", "reminders",
+          "escalations")
+UNCLASSIFIED = "-"
+
+
+@dataclass
+class SimulationReport:
+    settings: dict
+    start: str
+    end: str
+    steps: int
+    levels: list[dict]
+    totals: dict
+    actions: dict
+    drawn: dict
+    refused: list[dict] = field(default_factory=list)
+    elapsed: float = 0.0  # seconds; not part of as_dict(): the same seed gives the same dict
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"settings": self.settings, "start": self.start, "end": self.end,
+                "steps": self.steps, "levels": self.levels, "totals": self.totals,
+                "actions": self.actions, "drawn": self.drawn, "refused": self.refused}
+
+    def level(self, name: str) -> dict:
+        return next(lv for lv in self.levels if lv["level"] == name)
+
+    def text(self) -> str:
+        s = self.settings
+        lines = [f"Simulasi tahun {s['year']}, provinsi {s['province']} (seed {s['seed']}, "
+                 f"terlambat {s['lateness']:.2f}, terlewat {s['missed']:.2f}, "
+                 f"dikembalikan {s['return_rate']:.2f})",
+                 f"jam virtual {self.start} s.d. {self.end}, {self.steps} langkah harian"]
+        head = ("tugas", "tepat", "telat", "lewat", "tak-buka", "kembali", "ingat", "eskalasi")
+        for lv in self.levels:
+            lines.append("")
+            lines.append(f"{lv['level']} (tingkat {lv['tier']}): {lv['regions']} wilayah, "
+                         f"{lv['totals']['tasks']} tahap")
+            width = max([len("tahap"), *(len(st["stage"]) for st in lv["stages"])])
+            lines.append("  " + "tahap".ljust(width) + "".join(f"{h:>9}" for h in head))
+            for row in [*lv["stages"], {"stage": "jumlah", **lv["totals"]}]:
+                lines.append("  " + row["stage"].ljust(width)
+                             + "".join(f"{row[k]:>9}" for k in COUNTS))
+            c = lv["classification"]
+            if c is None:
+                lines.append("  klasifikasi: - (tingkat ini tanpa penilaian)")
+            else:
+                bands = ", ".join(f"{band} {n}" for band, n in c["bands"].items())
+                lines.append(f"  klasifikasi: {bands} (skor rata-rata {c['mean_score']:.1f})")
+        t = self.totals
+        lines.append("")
+        lines.append(f"jumlah: {t['tasks']} tahap - {t['on_time']} tepat waktu, {t['late']} "
+                     f"terlambat, {t['missed']} terlewat; {t['reminders']} pengingat, "
+                     f"{t['escalations']} eskalasi; {sum(self.actions.values())} tindakan, "
+                     f"{t['returns']} dikembalikan")
+        if self.refused:
+            lines.append(f"ditolak/terhenti: {len(self.refused)}")
+            for r in self.refused[:10]:
+                lines.append(f"  {r['region']} {r['stage']} ({r['state']}"
+                             + (f", {r['trigger']}" if r["trigger"] else "")
+                             + f"): {r['message']}")
+        lines.append(f"waktu: {self.elapsed:.1f} s")
+        return "\n".join(lines)
+
+
+def score(definition: Definition, done_at: dict[str, dt.datetime | None],
+          due_at: dict[str, dt.datetime]) -> float | None:
+    """The region's score (0-100) from its stages' done and due moments; None without scoring."""
+    sc = definition.scoring
+    if sc is None:
+        return None
+    total = sum(c.weight for c in sc.criteria)
+    if not total:
+        return 0.0
+    met = 0.0
+    for c in sc.criteria:
+        finished = done_at.get(c.stage)
+        if finished is None:
+            continue
+        if c.when == "on_time" and finished > due_at[c.stage]:
+            continue
+        met += c.weight
+    return met / total * 100
+
+
+def collect(session: Session, definitions: DefinitionSet, settings: "Settings",
+            timeline: "Timeline", counters: "Counters", drawn: dict[str, int]) -> SimulationReport:
+    p = settings.province
+    in_scope = lambda col: or_(col == p, col.startswith(p + "."))  # noqa: E731
+    rows = session.execute(select(Task.id, Task.level, Task.stage, Task.region_code, Task.state,
+                                  Task.due_at, Task.done_at)
+                           .where(Task.year == settings.year, in_scope(Task.region_code))
+                           .order_by(Task.id)).all()
+    notices = Counter({(lv, st, kind): n for lv, st, kind, n in session.execute(
+        select(Event.level, Event.stage, Event.kind, func.count())
+        .where(Event.year == settings.year, Event.kind.in_([REMINDER, ESCALATION]),
+               in_scope(Event.region_code))
+        .group_by(Event.level, Event.stage, Event.kind)).all()})
+    per_stage: dict[tuple[str, str], Counter] = {}
+    regions: dict[str, dict[str, tuple]] = {}  # level -> region -> [(stage, done_at, due_at)]
+    for r in rows:
+        d = definitions[r.level]
+        c = per_stage.setdefault((r.level, r.stage), Counter())
+        c["tasks"] += 1
+        if r.state == d.lifecycle.done:
+            c["on_time" if r.done_at <= r.due_at else "late"] += 1
+        else:
+            c["missed"] += 1
+            if r.state == d.lifecycle.initial:
+                c["never_opened"] += 1
+        regions.setdefault(r.level, {}).setdefault(r.region_code, []).append(
+            (r.stage, r.done_at if r.state == d.lifecycle.done else None, r.due_at))
+    levels = []
+    totals = Counter()
+    for d in sorted(definitions, key=lambda d: d.tier):
+        stages = []
+        level_totals = Counter()
+        for s in d.stages:
+            c = per_stage.get((d.level, s.id), Counter())
+            c["returns"] = counters.returns[(d.level, s.id)]
+            c["reminders"] = notices[(d.level, s.id, REMINDER)]
+            c["escalations"] = notices[(d.level, s.id, ESCALATION)]
+            stages.append({"stage": s.id, "name": s.name, **{k: c[k] for k in COUNTS}})
+            level_totals.update({k: c[k] for k in COUNTS})
+        totals.update(level_totals)
+        levels.append({
+            "level": d.level, "tier": d.tier, "regions": len(regions.get(d.level, {})),
+            "stages": stages, "totals": {k: level_totals[k] for k in COUNTS},
+            "classification": _classify(d, regions.get(d.level, {})),
+        })
+    totals_out = {k: totals[k] for k in COUNTS}
+    totals_out["reminders_ticked"] = counters.reminders
+    totals_out["escalations_ticked"] = counters.escalations
+    return SimulationReport(
+        settings=settings.as_dict(), start=settings.start.isoformat(),
+        end=timeline.at(timeline.count - 1).isoformat(), steps=timeline.count,
+        levels=levels, totals=totals_out, actions=dict(sorted(counters.actions.items())),
+        drawn=dict(drawn), refused=counters.refused)
+
+
+def _classify(d: Definition, regions: dict[str, list[tuple]]) -> dict | None:
+    if d.scoring is None:
+        return None
+    bands = Counter()
+    scores = []
+    for code in sorted(regions):
+        stages = regions[code]
+        value = score(d, {st: done for st, done, _ in stages}, {st: due for st, _, due in stages})
+        scores.append(value)
+        bands[d.scoring.classify(value) or UNCLASSIFIED] += 1
+    names = [b.name for b in d.scoring.bands]
+    if bands[UNCLASSIFIED]:
+        names.append(UNCLASSIFIED)
+    return {"bands": {n: bands[n] for n in names},
+            "mean_score": round(sum(scores) / len(scores), 2) if scores else 0.0}
