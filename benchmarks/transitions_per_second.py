@@ -16,7 +16,7 @@ import time
 
 from sqlalchemy import select
 
-from _setup import definitions, fresh_database, url_from_env
+from _setup import definitions, fresh_database, settle, url_from_env
 from engine.people import add_user
 from engine.runtime import act_on
 from engine.store.models import Region
@@ -39,6 +39,7 @@ def main() -> None:
                 add_user(s, defs, f"{role}-{code}", role=role, region=code)
     stage = defs.by_tier(3).stages[0].id
     steps = [("submit", "operator"), ("verify", "verifikator"), ("approve", "approver")]
+    settle(db)
     per_trigger = {}
     for trigger, role in steps:
         start = time.perf_counter()
