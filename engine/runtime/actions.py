@@ -164,7 +164,6 @@ def act(session: Session, *, task: Any, trigger: str, username: str,
         opened = gates.after_done(session, changed, definition, now)
     elif before == lc.done:
         gates.after_undone(session, changed, now, actor=username, reason=reason)
-    session.flush()
     return ActResult(changed.id, trigger, before, dest, read_version + 1, opened)
 
 

@@ -40,6 +40,11 @@ def machine_for(definition: Definition) -> Machine:
 
 def next_state(definition: Definition, state: str, trigger: str) -> str:
     """The state ``trigger`` leads to from ``state``; `InvalidTrigger` if it does not apply."""
+    return _next_state(definition, state, trigger)
+
+
+@functools.lru_cache(maxsize=4096)  # the machine's answer never changes for a definition
+def _next_state(definition: Definition, state: str, trigger: str) -> str:
     machine = machine_for(definition)
     if trigger not in machine.events:
         raise InvalidTrigger(f"pemicu '{trigger}' tidak dikenal", trigger=trigger)

@@ -45,7 +45,8 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # On the driver directly: this runs at the start of every transaction.
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 class Database:
