@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, func, insert, literal, select, union_all, update
+from sqlalchemy import Boolean, Integer, String, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
+from ..clock.deadlines import due_at
 from ..definitions import Definition, Stage
 from ..definitions.model import PARENT
+from ..regions.zones import WIB, WIT, WITA
 from ..store.models import DefinitionRow, Event, InboxItem, Notice, Region, Task
 from ..store.types import UTCDateTime, shifted
 from . import events
@@ -33,6 +35,7 @@ from .library import pinned
 REMINDER, ESCALATION = "reminder", "escalation"
 _MORNING_GAP = dt.timedelta(hours=15, minutes=59, seconds=59)  # 08:00 to 23:59:59
 _NOTICES = Notice.__table__
+ZONES = (WIB, WITA, WIT)
 
 
 def offset(kind: str, days: int) -> dt.timedelta:
@@ -54,17 +57,28 @@ def rules(stage: Stage) -> list[tuple[str, int, int]]:
             + [(ESCALATION, i, n.days) for i, n in enumerate(stage.escalations)])
 
 
-def schedule_table(d: Definition):
-    """Every notice rule of a level's stages, as a literal table (or None)."""
-    rows = [(stage.id, kind, rule, days, int(offset(kind, days).total_seconds()))
-            for stage in d.stages for kind, rule, days in rules(stage)]
+def schedule_table(d: Definition, year: int, now: dt.datetime):
+    """Every notice rule of a level's stages still to come, as a literal table (or None).
+
+    ``check`` is false when the rule's moment is after ``now`` in every time zone, so the
+    database need not compute it per task to know; rules past in every zone are left out.
+    """
+    rows = []
+    for stage in d.stages:
+        dues = [due_at(stage.due, year, zone, stage.roll) for zone in ZONES]
+        for kind, rule, days in rules(stage):
+            moments = [fire_moment(kind, days, due) for due in dues]
+            if max(moments) <= now:
+                continue
+            rows.append((stage.id, kind, rule, days, int(offset(kind, days).total_seconds()),
+                         min(moments) <= now))
     if not rows:
         return None
     return union_all(*(
         select(literal(s, String).label("stage"), literal(k, String).label("kind"),
                literal(r, Integer).label("rule"), literal(n, Integer).label("days"),
-               literal(o, Integer).label("seconds"))
-        for s, k, r, n, o in rows)).subquery("schedule")
+               literal(o, Integer).label("seconds"), literal(c, Boolean).label("check"))
+        for s, k, r, n, o, c in rows)).subquery("schedule")
 
 
 def schedule_cases(conn: Any, case_ids: list[int], schedule, now: dt.datetime) -> int:
@@ -75,7 +89,8 @@ def schedule_cases(conn: Any, case_ids: list[int], schedule, now: dt.datetime) -
                     fire_at, literal("pending"))
              .select_from(Task)
              .join(schedule, schedule.c.stage == Task.stage)
-             .where(Task.case_id.in_(case_ids), fire_at > literal(now, UTCDateTime()))
+             .where(Task.case_id.in_(case_ids),
+                    ~schedule.c.check | (fire_at > literal(now, UTCDateTime())))
              .order_by(Task.id))  # in key order: the unique index grows at its end
     conn.execute(insert(_NOTICES).from_select(
         ["task_id", "kind", "rule", "days", "due_at", "fire_at", "status"], query))

@@ -101,7 +101,7 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
     zones = session.execute(select(Region.timezone).where(Region.tier == d.tier)
                             .distinct()).scalars().all()
     moments = _moments(d, year, zones, now)
-    schedule = notices.schedule_table(d)
+    schedule = notices.schedule_table(d, year, now)
     for start in range(0, len(new_ids), BATCH):
         batch = new_ids[start:start + BATCH]
         report.tasks += _insert_tasks(conn, d, year, batch, moments, now)

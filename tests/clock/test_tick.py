@@ -239,3 +239,22 @@ def test_a_stage_whose_predecessors_finished_early_opens_on_its_day(three_zones,
         assert find_task(s, region, "pra_musrenbang", 2026).state == "ready"
         # Its sibling in another kecamatan, whose predecessors are not done, stays locked.
         assert find_task(s, "19.01.02", "pra_musrenbang", 2026).state == "locked"
+
+
+def test_a_year_started_late_schedules_only_what_is_still_to_come(db, defs):
+    """Started at 00:30 UTC on 8 January: the 7-day reminder of analisis_situasi (08:00
+    local) has passed in WIT (23:00Z) and WITA (00:00Z) but not yet in WIB (01:00Z)."""
+    started = dt.datetime(2026, 1, 8, 0, 30, tzinfo=UTC)
+    with db.session() as s:
+        for province in KEC:
+            load_regions(s, province, with_desa=False)
+        for province in KEC:
+            start_year(s, defs, 2026, province=province, levels=["kecamatan"], now=started)
+        scheduled = {}
+        for province, region in KEC.items():
+            task = find_task(s, region, "analisis_situasi", 2026)
+            scheduled[province] = sorted(
+                (n.kind, n.days) for n in s.scalars(select(Notice).where(Notice.task_id == task.id)))
+    assert scheduled["19"] == [("escalation", 3), ("reminder", 1), ("reminder", 7)]
+    assert scheduled["51"] == [("escalation", 3), ("reminder", 1)]
+    assert scheduled["91"] == [("escalation", 3), ("reminder", 1)]
