@@ -161,25 +161,3 @@ def extend_command(ctx: Context, region: str, stage: str, year: int, until: dt.d
     click.echo(f"tenggat diperpanjang sampai {until.date().isoformat()}: "
                f"{len(report.extended)} wilayah; {len(report.skipped_done)} sudah selesai")
 
-
-@main.command("inbox")
-@click.option("--as", "username", required=True, help="Whose inbox.")
-@click.option("--limit", type=int, default=50, show_default=True)
-@AS_JSON
-@pass_context
-def inbox_command(ctx: Context, username: str, limit: int, as_json: bool) -> None:
-    """Reminders and escalations addressed to a user's roles."""
-    from ..people import actor
-    from ..runtime.inbox import inbox_for
-
-    try:
-        with ctx.database().session() as session:
-            items = inbox_for(session, actor(session, username), limit=limit)
-    except AksiError as exc:
-        fail(exc, as_json)
-    if as_json:
-        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
-        return
-    for item in items:
-        click.echo(f"{item['at'][:16]} [{item['role']}@{item['region']}] {item['message']}")
-    click.echo(f"{len(items)} pesan", err=True)

@@ -258,3 +258,31 @@ def test_a_year_started_late_schedules_only_what_is_still_to_come(db, defs):
     assert scheduled["19"] == [("escalation", 3), ("reminder", 1), ("reminder", 7)]
     assert scheduled["51"] == [("escalation", 3), ("reminder", 1)]
     assert scheduled["91"] == [("escalation", 3), ("reminder", 1)]
+
+
+def test_cli_extend_and_inbox(three_zones, defs):
+    import json
+
+    with three_zones.session() as s:
+        add_user(s, defs, "pengawas-19.01", role="supervisor", region="19.01")
+        add_user(s, defs, "operator-a", role="operator", region=KEC["19"])
+    runner = CliRunner()
+    base = ["--db", three_zones.url]
+    refused = runner.invoke(main, base + ["task", "extend", KEC["19"], "analisis_situasi",
+                                          "--year", "2026", "--until", "2026-02-01",
+                                          "--reason", "x", "--as", "operator-a"])
+    assert refused.exit_code == 1 and "tidak mengawasi" in refused.output
+    with time_machine.travel(dt.datetime(2026, 1, 5, tzinfo=UTC), tick=False):
+        done = runner.invoke(main, base + ["task", "extend", "19.01", "analisis_situasi",
+                                           "--level", "kecamatan", "--year", "2026",
+                                           "--until", "2026-02-01", "--reason", "banjir",
+                                           "--as", "pengawas-19.01", "--json"])
+    assert done.exit_code == 0, done.output
+    assert len(json.loads(done.stdout)["extended"]) == 8
+    # New deadline 1 Feb 23:59:59 WIB: the 1-day reminder is 31 Jan 08:00 WIB (01:00Z).
+    runner.invoke(main, base + ["tick", "--now", "2026-01-31T01:00Z"])
+    inbox = runner.invoke(main, base + ["inbox", "--as", "operator-a", "--json"])
+    assert inbox.exit_code == 0, inbox.output
+    items = json.loads(inbox.stdout)
+    assert [i["task"]["stage"] for i in items if "01-02-2026 23:59" in i["message"]] \
+        == ["analisis_situasi", "analisis_situasi"]  # the 7-day and 1-day reminders
