@@ -1,4 +1,4 @@
-"""The clock tests reuse the runtime tests' database fixtures (SQLite, and PostgreSQL
-when AKSI_TEST_DATABASE_URL is set)."""
+"""The clock tests reuse the runtime tests' domain fixtures; the database fixtures
+come from tests/conftest.py."""
 
-from runtime.conftest import db, db_url, defs, raw_db, regions, toy_defs  # noqa: F401
+from runtime.conftest import defs, regions, toy_defs  # noqa: F401
