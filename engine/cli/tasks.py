@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..people import get_user
+from ..people import actor
 from ..runtime import AksiError, act_on, find_task, list_tasks, view
 from ..clock import local
 from . import Context, fail, main, pass_context
@@ -39,7 +39,7 @@ def show_command(ctx: Context, region: str, stage: str, year: int, username: str
     """State, deadline, allowed triggers and blockers of one stage."""
     try:
         with ctx.database().session() as session:
-            user = get_user(session, username) if username else None
+            user = actor(session, username) if username else None
             v = view(session, find_task(session, region, stage, year), user=user)
     except AksiError as exc:
         fail(exc, as_json)
@@ -119,7 +119,7 @@ def list_command(ctx: Context, username: str | None, year: int | None, overdue: 
         raise click.UsageError("--mine needs --as USERNAME")
     try:
         with ctx.database().session() as session:
-            user = get_user(session, username) if username else None
+            user = actor(session, username) if username else None
             views = list_tasks(session, user=user, year=year, overdue=overdue, actionable=mine,
                                region=region, level=level, limit=limit)
     except AksiError as exc:

@@ -1,7 +1,7 @@
 """People: users, their role assignments, and what those let them see and do."""
 
-from .scope import acting_roles, can_see, holds
+from .scope import acting_roles, can_see, holds, role_region
 from .users import Actor, Grant, ImportReport, actor, add_user, authenticate, get_user, import_users
 
 __all__ = ["Actor", "Grant", "ImportReport", "actor", "acting_roles", "add_user", "authenticate", "can_see", "get_user",
-           "holds", "import_users"]
+           "holds", "import_users", "role_region"]

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from ..definitions.model import PARENT as PARENT_LEVEL, RoleRef
-from ..regions import is_within, parent_of
+from ..regions import is_within, parent_of, tier_of
 from ..store.models import Assignment, User
 from .users import Actor, Grant
 
@@ -29,6 +31,22 @@ def holds(assignment: Assignment | Grant, ref: RoleRef, level: str, region_code:
     if ref.level == PARENT_LEVEL:
         return assignment.region_code == parent_of(region_code)
     return assignment.level == ref.level and is_within(region_code, assignment.region_code)
+
+
+def role_region(ref: RoleRef, region_code: str, tiers: Mapping[str, int]) -> str | None:
+    """The region whose holder of ``ref.role`` a reference means, for a case of ``region_code``.
+
+    ``tiers`` maps level ids to their tier (for ``LEVEL:role``). None when there is no such
+    region (no parent, or a level below the case's).
+    """
+    if ref.level is None:
+        return region_code
+    if ref.level == PARENT_LEVEL:
+        return parent_of(region_code)
+    tier = tiers.get(ref.level)
+    if tier is None or tier > tier_of(region_code):
+        return None
+    return ".".join(region_code.split(".")[:tier])
 
 
 def acting_roles(user: Person, refs: tuple[RoleRef, ...], level: str, region_code: str) -> list[str]:

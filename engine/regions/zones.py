@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
 
 # Sumatra, Java, West and Central Kalimantan keep WIB; Bali, Nusa Tenggara, the rest of
@@ -10,6 +12,9 @@ _WITA = {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
 _WIT = {"81", "82", "91", "92", "93", "94", "95", "96"}
 
 ZONE_NAMES = {WIB: "WIB", WITA: "WITA", WIT: "WIT"}
+ZONES = (WIB, WITA, WIT)
+# A new day starts first in WIT (UTC+9): what is "today" somewhere in Indonesia.
+EARLIEST_ZONE_OFFSET = dt.timedelta(hours=9)
 
 
 def zone_of(code: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from ..store.models import Event, Task
+from ..store.models import Event
 
 SYSTEM_ACTOR = "system"
 _INSERT = insert(Event.__table__)

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition, WaitsFor
+from ..regions.zones import EARLIEST_ZONE_OFFSET
 from ..store.models import Region, Task
 from ..errors import Conflict
 from . import events
@@ -105,12 +106,15 @@ def _needed(total: int, percent: int) -> int:
     return -(-percent * total // 100)  # ceiling
 
 
-def blockers(session: Session, task: Task, definition: Definition, now: dt.datetime,
-             *, detail: bool = False, case_states: dict[str, str] | None = None) -> list[Blocker]:
-    """Why ``task`` is locked (empty when its gate holds).
+def blockers(session: Session, task: Any, definition: Definition, now: dt.datetime,
+             *, detail: bool = False, case_states: dict[str, str] | None = None,
+             stop_at_first: bool = False) -> list[Blocker]:
+    """Why ``task`` is locked (empty when its gate holds). The one definition of the gate.
 
     ``detail`` lists the child regions holding a waits_for; ``case_states``
-    (stage -> state of the same case), when the caller has them, saves a query.
+    (stage -> state of the same case), when the caller has them, saves a query;
+    ``stop_at_first`` (to decide, not to explain) skips the later, costlier tests once
+    one fails and leaves the waits_for message out: it runs inside every approval.
     """
     stage = definition.stage(task.stage)
     lc = definition.lifecycle
@@ -118,6 +122,8 @@ def blockers(session: Session, task: Task, definition: Definition, now: dt.datet
     if now < task.opens_at:
         found.append(Blocker("opens", f"tahap baru dapat dibuka mulai {task.opens_at.isoformat()}",
                              opens_at=task.opens_at))
+        if stop_at_first:
+            return found
     if stage.after:
         rows = case_states if case_states is not None else dict(session.execute(
             select(Task.stage, Task.state)
@@ -129,10 +135,14 @@ def blockers(session: Session, task: Task, definition: Definition, now: dt.datet
                     "after", f"menunggu tahap '{definition.stage(dep).name}' "
                              f"{lc.states[lc.done].name.lower()} (kini: {state})",
                     stage=dep, state=state))
+        if found and stop_at_first:
+            return found
     wf = stage.waits_for
     if wf is not None:
         have, total = child_progress(session, task, wf)
         if not quorum_met(have, total, wf.quorum_percent):
+            if stop_at_first:
+                return [Blocker("waits_for", "", level=wf.level, stage=wf.stage)]
             need = _needed(total, wf.quorum_percent)
             who = "semua" if wf.needs_all else f"{wf.quorum_percent}%"
             msg = (f"menunggu {who} {wf.level} menyelesaikan tahap '{wf.stage}' "
@@ -195,19 +205,8 @@ def open_task(session: Session, task: Any, definition: Definition, now: dt.datet
 
 def gate_holds(session: Session, task: Any, definition: Definition, now: dt.datetime,
                *, case_states: dict[str, str] | None = None) -> bool:
-    """`blockers` is empty - decided without composing any explanation, cheapest test first."""
-    if now < task.opens_at:
-        return False
-    stage = definition.stage(task.stage)
-    done = definition.lifecycle.done
-    if stage.after:
-        states = case_states if case_states is not None else dict(session.execute(
-            select(Task.stage, Task.state)
-            .where(Task.case_id == task.case_id, Task.stage.in_(stage.after))).all())
-        if any(states.get(dep) != done for dep in stage.after):
-            return False
-    wf = stage.waits_for
-    return wf is None or quorum_met(*child_progress(session, task, wf), wf.quorum_percent)
+    return not blockers(session, task, definition, now, case_states=case_states,
+                        stop_at_first=True)
 
 
 def try_open(session: Session, task: Any, definition: Definition, now: dt.datetime,
@@ -220,21 +219,21 @@ def try_open(session: Session, task: Any, definition: Definition, now: dt.dateti
     return open_task(session, task, definition, now)
 
 
-def _locked(session: Session, query, params: dict) -> list[Any]:
-    """Task rows for update: row locks on PostgreSQL (SQLite already holds the database lock)."""
+def _rows(session: Session, query, params: dict) -> list[Any]:
     return list(session.connection().execute(query, params).all())
 
 
 def after_done(session: Session, task: Any, definition: Definition, now: dt.datetime) -> list[dict]:
     """``task`` reached its done state: open what was waiting for it. Returns what opened."""
     opened: list[dict] = []
-    # A follower whose opening day has not come yet anywhere (the earliest zone is UTC+9)
-    # cannot open now: the clock's tick will judge it on that day.
-    earliest = now + dt.timedelta(hours=9)
+    # A follower whose opening day has not come yet in any zone cannot open now: the
+    # clock's tick judges it on that day. (The _FOLLOWERS and _WAITING_PARENTS statements
+    # lock rows on PostgreSQL; SQLite already holds the database lock.)
+    today_somewhere = (now + EARLIEST_ZONE_OFFSET).date()
     followers = {s.id for s in definition.stages
-                 if task.stage in s.after and s.opens.in_year(task.year) <= earliest.date()}
+                 if task.stage in s.after and s.opens.in_year(task.year) <= today_somewhere}
     if followers:
-        waiting = _locked(session, _FOLLOWERS, {"case_id": task.case_id,
+        waiting = _rows(session, _FOLLOWERS, {"case_id": task.case_id,
                                                 "stages": sorted(followers),
                                                 "initial": definition.lifecycle.initial})
         if waiting:
@@ -254,7 +253,7 @@ def _waiting_parents(session: Session, task: Any) -> list[tuple[Any, Definition]
     """Task rows of the parent region whose waits_for names ``task``'s level and stage."""
     if task.parent_code is None:
         return []
-    rows = _locked(session, _WAITING_PARENTS, {"region": task.parent_code, "year": task.year,
+    rows = _rows(session, _WAITING_PARENTS, {"region": task.parent_code, "year": task.year,
                                                "waits_on": f"{task.level}:{task.stage}"})
     return [(t, pinned(session, t.definition_hash)) for t in rows]
 

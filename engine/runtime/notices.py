@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from ..clock.deadlines import due_at
 from ..definitions import Definition, Stage
-from ..definitions.model import PARENT
-from ..regions.zones import WIB, WIT, WITA
+from ..people import role_region
+from ..regions import ancestors
+from ..regions.zones import ZONES
 from ..store.models import DefinitionRow, Event, InboxItem, Notice, Region, Task
 from ..store.types import UTCDateTime, shifted
 from . import events
@@ -35,7 +36,6 @@ from .library import pinned
 REMINDER, ESCALATION = "reminder", "escalation"
 _MORNING_GAP = dt.timedelta(hours=15, minutes=59, seconds=59)  # 08:00 to 23:59:59
 _NOTICES = Notice.__table__
-ZONES = (WIB, WITA, WIT)
 
 
 def offset(kind: str, days: int) -> dt.timedelta:
@@ -150,7 +150,7 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
         return report
     tasks = {t.id: t for t in conn.execute(select(Task.__table__).where(
         Task.id.in_({c.task_id for c in claimed}))).all()}
-    codes = {code for t in tasks.values() for code in _ancestry(t.region_code)}
+    codes = {code for t in tasks.values() for code in (t.region_code, *ancestors(t.region_code))}
     regions = {r.code: r for r in conn.execute(
         select(Region.code, Region.name, Region.timezone).where(Region.code.in_(codes))).all()}
     tiers = _level_tiers(session)
@@ -192,11 +192,6 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
     return report
 
 
-def _ancestry(code: str) -> list[str]:
-    parts = code.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
-
-
 def _level_tiers(session: Session) -> dict[str, int]:
     """Level -> tier, from the definitions cases were started with."""
     hashes = session.execute(select(DefinitionRow.level, DefinitionRow.content_hash)).all()
@@ -205,15 +200,8 @@ def _level_tiers(session: Session) -> dict[str, int]:
 
 def _recipient(ref, task: Any, tiers: dict[str, int]) -> tuple[str, str] | None:
     """(role, region code) a role reference names for ``task``; None if there is none."""
-    if ref.level is None:
-        return ref.role, task.region_code
-    if ref.level == PARENT:
-        return (ref.role, task.parent_code) if task.parent_code else None
-    tier = tiers.get(ref.level)
-    parts = task.region_code.split(".")
-    if tier is None or tier > len(parts):
-        return None
-    return ref.role, ".".join(parts[:tier])
+    region = role_region(ref, task.region_code, tiers)
+    return (ref.role, region) if region else None
 
 
 def _message(notice: Any, task: Any, d: Definition, stage: Stage, regions: dict) -> str:

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from ..definitions import Definition, DefinitionSet, Trigger
-from ..definitions.model import PARENT
+from ..people import role_region
 
 
 def username(role: str, region_code: str) -> str:
@@ -81,8 +81,7 @@ class Cast:
         self.definitions = definitions
         self.usernames = frozenset(usernames)
 
-    def actors(self, trigger: Trigger, level: str, region_code: str,
-               parent_code: str | None) -> list[str]:
+    def actors(self, trigger: Trigger, level: str, region_code: str) -> list[str]:
         """Users holding one of the trigger's roles for this task, in the trigger's order."""
         found = []
         for ref in trigger.by:
@@ -90,13 +89,7 @@ class Cast:
             if resolved is None:
                 continue
             target, role = resolved
-            if ref.level is None:
-                code = region_code
-            elif ref.level == PARENT:
-                code = parent_code
-            else:  # a named level: the ancestor (or the region itself) at that level's tier
-                parts = region_code.split(".")
-                code = ".".join(parts[:target.tier]) if target.tier <= len(parts) else None
+            code = role_region(ref, region_code, {target.level: target.tier})
             if code is None:
                 continue
             name = username(role, code)

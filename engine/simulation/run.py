@@ -227,7 +227,7 @@ class Simulation:
         candidates = [trigger] if trigger else list(policy.forward.get(t.state, ()))
         chosen, who = None, []
         for candidate in candidates:
-            who = self.cast.actors(candidate, t.level, t.region, t.parent)
+            who = self.cast.actors(candidate, t.level, t.region)
             if who:
                 chosen = candidate
                 break

@@ -17,7 +17,7 @@ from engine.runtime import act_on, find_task, start_year
 from engine.runtime.extensions import extend
 from engine.runtime.inbox import inbox_for
 from engine.people import add_user
-from engine.store.models import Event, InboxItem, Notice, Task
+from engine.store.models import Event, Notice, Task
 
 UTC = dt.timezone.utc
 BEFORE_YEAR = dt.datetime(2025, 12, 1, tzinfo=UTC)

@@ -5,7 +5,6 @@ The database fixtures (`db_url`, `raw_db`, `db`: every backend) are in tests/con
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
