@@ -16,6 +16,7 @@ from ..regions import tier_of
 from ..clock import utcnow
 from ..errors import NotFound, Refused
 from ..store.models import Assignment, Region, User
+from ..store.prepared import Prepared
 
 
 def get_user(session: Session, username: str) -> User:
@@ -123,13 +124,13 @@ class Actor:
     assignments: tuple[Grant, ...]
 
 
-_ACTOR = (select(User.active, Assignment.level, Assignment.role, Assignment.region_code)
-          .outerjoin(Assignment, Assignment.user_id == User.id)
-          .where(User.username == bindparam("username")))
+_ACTOR = Prepared(select(User.active, Assignment.level, Assignment.role, Assignment.region_code)
+                  .outerjoin(Assignment, Assignment.user_id == User.id)
+                  .where(User.username == bindparam("username")))
 
 
 def actor(session: Session, username: str) -> Actor:
-    rows = session.connection().execute(_ACTOR, {"username": username}).all()
+    rows = _ACTOR.rows(session, username=username)
     if not rows:
         raise NotFound(f"pengguna '{username}' tidak ada; tambahkan dengan `aksi users add`",
                        username=username)

@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, select, update
 from ..definitions import Definition
 from ..people import acting_roles, actor
 from ..store.models import Task
+from ..store.prepared import Prepared
 from . import events, gates
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
@@ -79,14 +80,16 @@ def _merge(task: Task, definition: Definition, data: Mapping[str, Any] | None) -
 
 
 _TASKS = Task.__table__
-# Prebuilt statements: the hot path of every click, compiled once per process.
-_FIND = select(_TASKS).where(_TASKS.c.region_code == bindparam("region"),
-                             _TASKS.c.stage == bindparam("stage"), _TASKS.c.year == bindparam("year"))
-_UPDATE = (update(_TASKS)
-           .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("read_version"))
-           .values(state=bindparam("new_state"), data=bindparam("new_data"),
-                   updated_at=bindparam("now"), done_at=bindparam("new_done_at"),
-                   version=_TASKS.c.version + 1))
+# The hot path of every click runs on the driver (see store.prepared).
+_FIND = Prepared(select(_TASKS).where(
+    _TASKS.c.region_code == bindparam("region"), _TASKS.c.stage == bindparam("stage"),
+    _TASKS.c.year == bindparam("year")))
+_UPDATE = Prepared(update(_TASKS)
+                   .where(_TASKS.c.id == bindparam("task_id"),
+                          _TASKS.c.version == bindparam("read_version"))
+                   .values(state=bindparam("new_state"), data=bindparam("new_data"),
+                           updated_at=bindparam("now"), done_at=bindparam("new_done_at"),
+                           version=_TASKS.c.version + 1))
 
 
 @dataclass(frozen=True)
@@ -142,10 +145,9 @@ def act(session: Session, *, task: Any, trigger: str, username: str,
                               problems=problems, **context)
     before, read_version = task.state, task.version
     done_at = now if dest == lc.done else (None if before == lc.done else task.done_at)
-    updated = session.connection().execute(_UPDATE, {
-        "task_id": task.id, "read_version": read_version, "new_state": dest,
-        "new_data": merged, "now": now, "new_done_at": done_at})
-    if updated.rowcount != 1:
+    updated = _UPDATE.write(session, task_id=task.id, read_version=read_version, new_state=dest,
+                            new_data=merged, now=now, new_done_at=done_at)
+    if updated != 1:
         raise Conflict("tahap ini baru saja diubah orang lain; muat ulang lalu coba lagi",
                        **context)
     changed = _Changed(task.id, task.case_id, task.stage, dest, task.level, task.year,
@@ -170,8 +172,7 @@ def act(session: Session, *, task: Any, trigger: str, username: str,
 def act_on(session: Session, region: str, stage: str, year: int, trigger: str, username: str,
            **kwargs: Any) -> ActResult:
     """`act` on the task found by region code, stage id and year."""
-    row = session.connection().execute(
-        _FIND, {"region": region, "stage": stage, "year": year}).one_or_none()
+    row = _FIND.first(session, region=region, stage=stage, year=year)
     if row is None:
         find_task(session, region, stage, year)  # raises the right NotFound
     return act(session, task=row, trigger=trigger, username=username, **kwargs)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from ..store.models import Event
+from ..store.prepared import Prepared
 
 SYSTEM_ACTOR = "system"
-_INSERT = insert(Event.__table__)
+_COLUMNS = ("at", "kind", "actor", "case_id", "task_id", "region_code", "level", "year", "stage",
+            "from_state", "to_state", "payload")
+# Runs on the driver: events are written by every action and never read back in the
+# transaction that writes them.
+_INSERT = Prepared(insert(Event.__table__).values({c: bindparam(c) for c in _COLUMNS}))
 
 
 def record(session: Session, kind: str, *, actor: str, at: dt.datetime, task: Any = None,
@@ -19,8 +24,7 @@ def record(session: Session, kind: str, *, actor: str, at: dt.datetime, task: An
            payload: dict[str, Any] | None = None, case_id: int | None = None,
            region_code: str | None = None, level: str | None = None,
            year: int | None = None) -> None:
-    # A Core INSERT: events are never read back in the transaction that writes them.
-    session.connection().execute(_INSERT, dict(
+    _INSERT.write(session, **dict(
         at=at, kind=kind, actor=actor,
         case_id=task.case_id if task else case_id,
         task_id=task.id if task else None,

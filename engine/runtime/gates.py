@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..definitions import Definition, WaitsFor
 from ..regions.zones import EARLIEST_ZONE_OFFSET
 from ..store.models import Region, Task
+from ..store.prepared import Prepared
 from ..errors import Conflict
 from . import events
 from .library import pinned
@@ -74,7 +75,7 @@ class Blocker:
 
 _TASKS = Task.__table__
 # Prebuilt statements: gates run inside every approval.
-_CHILD_PROGRESS = (
+_CHILD_PROGRESS = Prepared(
     select(func.coalesce(func.sum(case((_TASKS.c.state == bindparam("state"), 1), else_=0)), 0),
            func.count())
     .where(_TASKS.c.year == bindparam("year"), _TASKS.c.level == bindparam("level"),
@@ -84,17 +85,17 @@ _CHILD_PROGRESS = (
 _FOLLOWERS = (select(_TASKS).where(
     _TASKS.c.case_id == bindparam("case_id"), _TASKS.c.stage.in_(bindparam("stages", expanding=True)),
     _TASKS.c.state == bindparam("initial")).order_by(_TASKS.c.id).with_for_update())
-_CASE_STATES = select(_TASKS.c.stage, _TASKS.c.state).where(_TASKS.c.case_id == bindparam("case_id"))
-_WAITING_PARENTS = (select(_TASKS).where(
+_CASE_STATES = Prepared(select(_TASKS.c.stage, _TASKS.c.state)
+                        .where(_TASKS.c.case_id == bindparam("case_id")))
+_WAITING_PARENTS = Prepared(select(_TASKS).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.year == bindparam("year"),
     _TASKS.c.waits_on == bindparam("waits_on")).with_for_update())
 
 
 def child_progress(session: Session, task: Any, wf: WaitsFor) -> tuple[int, int]:
     """(children in the required state, children with the stage) under ``task``'s region."""
-    have, total = session.connection().execute(_CHILD_PROGRESS, {
-        "state": wf.state, "year": task.year, "level": wf.level, "stage": wf.stage,
-        "parent": task.region_code}).one()
+    have, total = _CHILD_PROGRESS.rows(session, state=wf.state, year=task.year, level=wf.level,
+                                       stage=wf.stage, parent=task.region_code)[0]
     return int(have), int(total)
 
 
@@ -175,16 +176,17 @@ def _lagging_children(session: Session, task: Task, wf: WaitsFor) -> tuple[Child
     return tuple(sorted(lagging, key=lambda c: c.code))
 
 
-_SET_STATE = (update(_TASKS)
-              .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("read_version"))
-              .values(state=bindparam("new_state"), updated_at=bindparam("now"),
-                      version=_TASKS.c.version + 1))
+_SET_STATE = Prepared(update(_TASKS)
+                      .where(_TASKS.c.id == bindparam("task_id"),
+                             _TASKS.c.version == bindparam("read_version"))
+                      .values(state=bindparam("new_state"), updated_at=bindparam("now"),
+                              version=_TASKS.c.version + 1))
 
 
 def _set_state(session: Session, task: Any, state: str, now: dt.datetime) -> None:
-    done = session.connection().execute(_SET_STATE, {"task_id": task.id, "read_version": task.version,
-                                        "new_state": state, "now": now})
-    if done.rowcount != 1:  # cannot happen under the locks taken above; never write blindly
+    done = _SET_STATE.write(session, task_id=task.id, read_version=task.version,
+                            new_state=state, now=now)
+    if done != 1:  # cannot happen under the locks taken above; never write blindly
         raise Conflict("tahap berubah saat gerbangnya dievaluasi; coba lagi",
                        region=task.region_code, stage=task.stage)
 
@@ -238,8 +240,7 @@ def after_done(session: Session, task: Any, definition: Definition, now: dt.date
                                                 "initial": definition.lifecycle.initial})
         if waiting:
             # Read after taking the locks: a concurrent approval in this case is seen.
-            states = dict(session.connection().execute(
-                _CASE_STATES, {"case_id": task.case_id}).all())
+            states = dict(_CASE_STATES.rows(session, case_id=task.case_id))
             for t in waiting:
                 if o := try_open(session, t, definition, now, case_states=states):
                     opened.append(o)
@@ -253,8 +254,8 @@ def _waiting_parents(session: Session, task: Any) -> list[tuple[Any, Definition]
     """Task rows of the parent region whose waits_for names ``task``'s level and stage."""
     if task.parent_code is None:
         return []
-    rows = _rows(session, _WAITING_PARENTS, {"region": task.parent_code, "year": task.year,
-                                               "waits_on": f"{task.level}:{task.stage}"})
+    rows = _WAITING_PARENTS.rows(session, region=task.parent_code, year=task.year,
+                                 waits_on=f"{task.level}:{task.stage}")
     return [(t, pinned(session, t.definition_hash)) for t in rows]
 
 
