@@ -49,7 +49,9 @@ def tick(db: Database, now: dt.datetime | None = None, *, batch: int = 1000) -> 
         report.reminders += fired.reminders
         report.escalations += fired.escalations
         report.skipped += fired.skipped
-        if fired.reminders + fired.escalations + fired.skipped < batch:
+        # Go on while a batch was full, or while firing scheduled notices already due
+        # (a worker was down past several moments of one task).
+        if fired.handled < batch and not fired.next_due:
             break
     return report
 

@@ -15,6 +15,7 @@ first; SQLite runs every write transaction under ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -80,14 +81,29 @@ _CHILD_PROGRESS = Prepared(
            func.count())
     .where(_TASKS.c.year == bindparam("year"), _TASKS.c.level == bindparam("level"),
            _TASKS.c.stage == bindparam("stage"), _TASKS.c.parent_code == bindparam("parent")))
-# Only the followers still locked are row-locked, in id order: nobody but the engine writes
-# a locked task, so two approvals in one case cannot deadlock on each other's rows.
-_FOLLOWERS = (select(_TASKS).where(
-    _TASKS.c.case_id == bindparam("case_id"), _TASKS.c.stage.in_(bindparam("stages", expanding=True)),
-    _TASKS.c.state == bindparam("initial")).order_by(_TASKS.c.id).with_for_update())
+# What judging and opening a gate reads of a task (not its form data, nor its deadline).
+_GATE_COLUMNS = [_TASKS.c[name] for name in (
+    "id", "case_id", "definition_hash", "stage", "state", "level", "year", "region_code",
+    "parent_code", "opens_at", "version")]
+
+
+@functools.lru_cache(maxsize=None)
+def _followers(count: int) -> Prepared:
+    """Locked tasks of a case among ``count`` named stages, row-locked in id order.
+
+    Only the followers still locked are locked: nobody but the engine writes a locked
+    task, so two approvals in one case cannot deadlock on each other's rows. One
+    statement per number of stages, as the driver's statements take no list parameter.
+    """
+    return Prepared(select(*_GATE_COLUMNS).where(
+        _TASKS.c.case_id == bindparam("case_id"),
+        _TASKS.c.stage.in_([bindparam(f"stage_{i}") for i in range(count)]),
+        _TASKS.c.state == bindparam("initial")).order_by(_TASKS.c.id).with_for_update())
+
+
 _CASE_STATES = Prepared(select(_TASKS.c.stage, _TASKS.c.state)
                         .where(_TASKS.c.case_id == bindparam("case_id")))
-_WAITING_PARENTS = Prepared(select(_TASKS).where(
+_WAITING_PARENTS = Prepared(select(*_GATE_COLUMNS).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.year == bindparam("year"),
     _TASKS.c.waits_on == bindparam("waits_on")).with_for_update())
 
@@ -126,9 +142,8 @@ def blockers(session: Session, task: Any, definition: Definition, now: dt.dateti
         if stop_at_first:
             return found
     if stage.after:
-        rows = case_states if case_states is not None else dict(session.execute(
-            select(Task.stage, Task.state)
-            .where(Task.case_id == task.case_id, Task.stage.in_(stage.after))).all())
+        rows = (case_states if case_states is not None
+                else dict(_CASE_STATES.rows(session, case_id=task.case_id)))
         for dep in stage.after:
             state = rows.get(dep)
             if state != lc.done:
@@ -221,23 +236,19 @@ def try_open(session: Session, task: Any, definition: Definition, now: dt.dateti
     return open_task(session, task, definition, now)
 
 
-def _rows(session: Session, query, params: dict) -> list[Any]:
-    return list(session.connection().execute(query, params).all())
-
-
 def after_done(session: Session, task: Any, definition: Definition, now: dt.datetime) -> list[dict]:
     """``task`` reached its done state: open what was waiting for it. Returns what opened."""
     opened: list[dict] = []
     # A follower whose opening day has not come yet in any zone cannot open now: the
-    # clock's tick judges it on that day. (The _FOLLOWERS and _WAITING_PARENTS statements
+    # clock's tick judges it on that day. (The _followers and _WAITING_PARENTS statements
     # lock rows on PostgreSQL; SQLite already holds the database lock.)
     today_somewhere = (now + EARLIEST_ZONE_OFFSET).date()
     followers = {s.id for s in definition.stages
                  if task.stage in s.after and s.opens.in_year(task.year) <= today_somewhere}
     if followers:
-        waiting = _rows(session, _FOLLOWERS, {"case_id": task.case_id,
-                                                "stages": sorted(followers),
-                                                "initial": definition.lifecycle.initial})
+        waiting = _followers(len(followers)).rows(
+            session, case_id=task.case_id, initial=definition.lifecycle.initial,
+            **{f"stage_{i}": stage for i, stage in enumerate(sorted(followers))})
         if waiting:
             # Read after taking the locks: a concurrent approval in this case is seen.
             states = dict(_CASE_STATES.rows(session, case_id=task.case_id))

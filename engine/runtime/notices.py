@@ -1,15 +1,19 @@
-"""Reminders and escalations: scheduled with the tasks, fired once each by the clock.
+"""Reminders and escalations: one pending at a time per task, fired once each by the clock.
 
 When they fire (local time of the region):
 - a reminder N days before: at 08:00 on the day N days before the due day;
 - an escalation N days after: N days after the deadline moment (23:59:59 of the due day).
 
-Every (task, kind, rule, due time) is one row of ``notices``. Firing claims rows
-with a conditional UPDATE (PostgreSQL first skips rows another worker has
-locked), so each fires exactly once whatever the number of workers; the event
-and the inbox rows are written in the same transaction as the claim. A notice
-whose moment passed while no worker ran fires at the next tick, unless its
-stage is done by then. Notices whose moment was already past when the year was
+Every (task, kind, rule, due time) is one row of ``notices``, unique. A task has one
+*pending* row, its next notice still to come: year start schedules the first, and the
+transaction that fires (or skips) a notice schedules the one after it, so a national
+year starts with one row per task rather than one per task and rule. Firing claims
+rows with a conditional UPDATE (PostgreSQL first skips rows another worker has
+locked), so each fires exactly once whatever the number of workers; the event, the
+inbox rows and the next notice are written in the same transaction as the claim. A
+notice whose moment passed while no worker ran fires at the next tick, unless its
+stage is done by then (it is skipped, and the chain goes on: a stage reopened later
+still gets its later notices). Notices whose moment was already past when the year was
 started (or the deadline extended) are not scheduled.
 """
 
@@ -20,7 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Integer, String, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    Column, Index, Integer, MetaData, String, Table, insert, literal, select, update,
+)
 from sqlalchemy.orm import Session
 
 from ..clock.deadlines import due_at
@@ -29,7 +35,7 @@ from ..people import role_region
 from ..regions import ancestors
 from ..regions.zones import ZONES
 from ..store.models import DefinitionRow, Event, InboxItem, Notice, Region, Task
-from ..store.types import UTCDateTime, shifted
+from ..store.types import UTCDateTime
 from . import events
 from .library import pinned
 
@@ -57,63 +63,86 @@ def rules(stage: Stage) -> list[tuple[str, int, int]]:
             + [(ESCALATION, i, n.days) for i, n in enumerate(stage.escalations)])
 
 
-def schedule_table(d: Definition, year: int, now: dt.datetime):
-    """Every notice rule of a level's stages still to come, as a literal table (or None).
+# The fire times of a level's notices per (stage, deadline), for the year being started.
+# Temporary: it lives with the connection, so concurrent starts do not see each other's.
+_SCHEDULE = Table(
+    "notice_schedule", MetaData(),
+    Column("stage", String(60)), Column("due_at", UTCDateTime()), Column("kind", String(20)),
+    Column("rule", Integer), Column("days", Integer), Column("fire_at", UTCDateTime()),
+    Index("ix_notice_schedule", "stage", "due_at"),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
-    ``check`` is false when the rule's moment is after ``now`` in every time zone, so the
-    database need not compute it per task to know; rules past in every zone are left out.
+
+def sequence(stage: Stage) -> list[tuple[str, int, int]]:
+    """A stage's notice rules in the order they fire (the earliest first)."""
+    return sorted(rules(stage), key=lambda r: (offset(r[0], r[2]), r[0], r[1]))
+
+
+def first_to_come(stage: Stage, due: dt.datetime, now: dt.datetime,
+                  after: tuple[str, int] | None = None) -> dict | None:
+    """The next notice of a task of ``stage`` due at ``due``: the first rule (after rule
+    ``after``, a (kind, rule) pair, when given) whose moment is later than ``now``; with
+    ``now`` None, the very next rule whatever its moment. As a ``notices`` row, or None."""
+    order = sequence(stage)
+    if after is not None:
+        keys = [(k, r) for k, r, _ in order]
+        order = order[keys.index(after) + 1:] if after in keys else []
+    for kind, rule, days in order:
+        fire = fire_moment(kind, days, due)
+        if now is None or fire > now:
+            return {"kind": kind, "rule": rule, "days": days, "due_at": due, "fire_at": fire,
+                    "status": "pending"}
+    return None
+
+
+def schedule_table(conn: Any, d: Definition, year: int, now: dt.datetime) -> Table | None:
+    """The first notice still to come of a level's stages, per deadline, in a temporary table.
+
+    A task's deadline at year start is its stage's due day in its region's zone, so the
+    few (stage, deadline) pairs of a level - one per zone - determine every fire time:
+    tasks find theirs by one indexed lookup, and no date arithmetic runs per task. (An
+    indexed table, not a literal one: SQLite would compare each task with every row.)
+    None when nothing is to come.
     """
     rows = []
     for stage in d.stages:
-        dues = [due_at(stage.due, year, zone, stage.roll) for zone in ZONES]
-        for kind, rule, days in rules(stage):
-            moments = [fire_moment(kind, days, due) for due in dues]
-            if max(moments) <= now:
-                continue
-            rows.append((stage.id, kind, rule, days, int(offset(kind, days).total_seconds()),
-                         min(moments) <= now))
+        for due in sorted({due_at(stage.due, year, zone, stage.roll) for zone in ZONES}):
+            if (first := first_to_come(stage, due, now)) is not None:
+                rows.append({"stage": stage.id, **{k: v for k, v in first.items()
+                                                   if k != "status"}})
     if not rows:
         return None
-    return union_all(*(
-        select(literal(s, String).label("stage"), literal(k, String).label("kind"),
-               literal(r, Integer).label("rule"), literal(n, Integer).label("days"),
-               literal(o, Integer).label("seconds"), literal(c, Boolean).label("check"))
-        for s, k, r, n, o, c in rows)).subquery("schedule")
+    _SCHEDULE.create(conn, checkfirst=True)
+    conn.execute(_SCHEDULE.delete())
+    conn.execute(insert(_SCHEDULE), rows)
+    return _SCHEDULE
 
 
-def schedule_cases(conn: Any, case_ids: list[int], schedule, now: dt.datetime) -> int:
-    """Insert the pending notices of the tasks of ``case_ids`` whose moment is still to
-    come; returns how many. Set-based: the database shifts each task's deadline."""
-    fire_at = shifted(Task.due_at, schedule.c.seconds)
+def schedule_cases(conn: Any, case_ids: list[int], schedule: Table) -> int:
+    """Insert the first pending notice of the new tasks of ``case_ids``; returns how many."""
     query = (select(Task.id, schedule.c.kind, schedule.c.rule, schedule.c.days, Task.due_at,
-                    fire_at, literal("pending"))
+                    schedule.c.fire_at, literal("pending"))
              .select_from(Task)
-             .join(schedule, schedule.c.stage == Task.stage)
-             .where(Task.case_id.in_(case_ids),
-                    ~schedule.c.check | (fire_at > literal(now, UTCDateTime())))
+             .join(schedule, (schedule.c.stage == Task.stage) & (schedule.c.due_at == Task.due_at))
+             .where(Task.case_id.in_(case_ids))
              .order_by(Task.id))  # in key order: the unique index grows at its end
-    conn.execute(insert(_NOTICES).from_select(
-        ["task_id", "kind", "rule", "days", "due_at", "fire_at", "status"], query))
-    return conn.execute(select(func.count()).select_from(Notice)
-                        .join(Task, Task.id == Notice.task_id)
-                        .where(Task.case_id.in_(case_ids))).scalar_one()
+    return conn.execute(insert(_NOTICES).from_select(
+        ["task_id", "kind", "rule", "days", "due_at", "fire_at", "status"], query),
+        execution_options={"preserve_rowcount": True}).rowcount
 
 
 def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime,
                now: dt.datetime) -> int:
-    """Replace a task's pending notices by ones for its new deadline ``due``."""
+    """Replace a task's pending notice by the first one still to come for its new
+    deadline ``due``; returns how many were scheduled (0 or 1)."""
     conn = session.connection()
     conn.execute(_NOTICES.delete().where(_NOTICES.c.task_id == task.id,
                                          _NOTICES.c.status == "pending"))
-    rows = []
-    for kind, rule, days in rules(stage):
-        fire = fire_moment(kind, days, due)
-        if fire > now:
-            rows.append({"task_id": task.id, "kind": kind, "rule": rule, "days": days,
-                         "due_at": due, "fire_at": fire, "status": "pending"})
-    if rows:
-        conn.execute(insert(_NOTICES), rows)
-    return len(rows)
+    first = first_to_come(stage, due, now)
+    if first is None:
+        return 0
+    conn.execute(insert(_NOTICES), [{"task_id": task.id, **first}])
+    return 1
 
 
 @dataclass
@@ -121,12 +150,11 @@ class FireReport:
     reminders: int = 0
     escalations: int = 0
     skipped: int = 0  # their stage was already done
+    next_due: int = 0  # notices scheduled after these whose moment has passed too
 
-    def __iadd__(self, other: "FireReport") -> "FireReport":
-        self.reminders += other.reminders
-        self.escalations += other.escalations
-        self.skipped += other.skipped
-        return self
+    @property
+    def handled(self) -> int:
+        return self.reminders + self.escalations + self.skipped
 
 
 def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireReport:
@@ -154,14 +182,18 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
     regions = {r.code: r for r in conn.execute(
         select(Region.code, Region.name, Region.timezone).where(Region.code.in_(codes))).all()}
     tiers = _level_tiers(session)
-    skipped, inbox, event_rows = [], [], []
+    skipped, inbox, event_rows, following = [], [], [], []
     for notice in claimed:
         task = tasks[notice.task_id]
         d = pinned(session, task.definition_hash)
+        stage = d.stage(task.stage)
+        after = first_to_come(stage, notice.due_at, None, after=(notice.kind, notice.rule))
+        if after is not None:
+            following.append({"task_id": task.id, **after})
+            report.next_due += after["fire_at"] <= now
         if task.state == d.lifecycle.done:
             skipped.append(notice.id)
             continue
-        stage = d.stage(task.stage)
         refs = (stage.reminders if notice.kind == REMINDER else stage.escalations)[notice.rule].to
         recipients = [r for r in (_recipient(ref, task, tiers) for ref in refs) if r]
         message = _message(notice, task, d, stage, regions)
@@ -185,6 +217,8 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
         conn.execute(update(_NOTICES).where(_NOTICES.c.id.in_(skipped))
                      .values(status="skipped"))
         report.skipped = len(skipped)
+    if following:
+        conn.execute(insert(_NOTICES), following)
     if inbox:
         conn.execute(insert(InboxItem.__table__), inbox)
     if event_rows:

@@ -92,8 +92,9 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
         ["level", "region_code", "year", "definition_hash", "started_at"],
         select(literal(d.level), missing.subquery().c.code, literal(year),
                literal(d.content_hash), literal(now, UTCDateTime()))))
-    # The new cases are those without tasks yet (all in this transaction). Counts come
-    # from queries: drivers do not all report rowcount for INSERT ... SELECT.
+    # The new cases are those without tasks yet (all in this transaction). Counts of
+    # INSERT ... SELECT come from rowcount, which sqlite3 and psycopg both report
+    # (SQLAlchemy passes it on for INSERT with preserve_rowcount).
     new_ids = conn.execute(select(Case.id).where(
         Case.level == d.level, Case.year == year, Case.definition_hash == d.content_hash,
         ~exists().where(Task.case_id == Case.id)).order_by(Case.id)).scalars().all()
@@ -101,13 +102,13 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
     zones = session.execute(select(Region.timezone).where(Region.tier == d.tier)
                             .distinct()).scalars().all()
     moments = _moments(d, year, zones, now)
-    schedule = notices.schedule_table(d, year, now)
+    schedule = notices.schedule_table(conn, d, year, now)
     for start in range(0, len(new_ids), BATCH):
         batch = new_ids[start:start + BATCH]
         report.tasks += _insert_tasks(conn, d, year, batch, moments, now)
         report.opened += _insert_events(conn, d, year, batch, now)
         if schedule is not None:
-            report.notices += notices.schedule_cases(conn, batch, schedule, now)
+            report.notices += notices.schedule_cases(conn, batch, schedule)
         if progress:
             progress(len(batch))
     report.opened += _open_waiting(session, d, year, new_ids, now)
@@ -174,13 +175,13 @@ def _insert_events(conn: Any, d: Definition, year: int, case_ids: list[int],
     if opened_state == lc.initial:
         return 0
     created_open = and_(Task.case_id.in_(case_ids), Task.state == opened_state)
-    conn.execute(insert(Event.__table__).from_select(
+    return conn.execute(insert(Event.__table__).from_select(
         ["at", "kind", "actor", "case_id", "task_id", "region_code", "level", "year", "stage",
          "from_state", "to_state"],
         select(literal(now, UTCDateTime()), literal(lc.opens_with), literal(events.SYSTEM_ACTOR),
                Task.case_id, Task.id, Task.region_code, Task.level, Task.year, Task.stage,
-               literal(lc.initial), Task.state).where(created_open)))
-    return conn.execute(select(func.count()).select_from(Task).where(created_open)).scalar_one()
+               literal(lc.initial), Task.state).where(created_open)),
+        execution_options={"preserve_rowcount": True}).rowcount
 
 
 def _open_waiting(session: Session, d: Definition, year: int, case_ids: list[int],

@@ -171,11 +171,13 @@ class Event(Base):
 
 
 class Notice(Base):
-    """A reminder or escalation of one task, scheduled at year start, fired at most once.
+    """A reminder or escalation of one task, fired at most once.
 
-    The unique key (task, kind, rule, due_at) is what makes it fire exactly once however
-    many workers tick: a worker claims a pending notice with a conditional UPDATE. An
-    extended deadline replaces the pending notices with ones keyed by the new due time.
+    A task has one pending notice, its next: year start schedules the first, firing one
+    schedules the one after (see runtime/notices.py). The unique key (task, kind, rule,
+    due_at) is what makes each fire exactly once however many workers tick: a worker
+    claims a pending notice with a conditional UPDATE. An extended deadline replaces the
+    pending notice with one keyed by the new due time.
     """
 
     __tablename__ = "notices"

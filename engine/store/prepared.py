@@ -66,6 +66,25 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
                      any(p is not None for p in results))
 
 
+_KEY = "aksi.prepared.driver"
+
+
+def _driver(session: Session) -> tuple[Dialect, Any]:
+    """The dialect and DB-API connection of ``session``'s current transaction.
+
+    Remembered per transaction in ``session.info``: asking the session for its
+    connection costs more than the statements of a click themselves.
+    """
+    transaction = session.get_transaction()
+    known = session.info.get(_KEY)
+    if known is not None and transaction is not None and known[0] is transaction:
+        return known[1], known[2]
+    conn = session.connection()  # begins the transaction if none is under way
+    dialect, driver = conn.dialect, conn.connection.driver_connection
+    session.info[_KEY] = (session.get_transaction(), dialect, driver)
+    return dialect, driver
+
+
 class Prepared:
     """One Core statement, compiled once per dialect, executed on the DB-API cursor."""
 
@@ -73,13 +92,21 @@ class Prepared:
         self.statement = statement
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = (
             weakref.WeakKeyDictionary())
+        self._last: tuple[Dialect, _Compiled] | None = None  # a process has one dialect
 
-    def _execute(self, session: Session, params: dict[str, Any]):
-        conn = session.connection()
-        dialect = conn.dialect
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        last = self._last
+        if last is not None and last[0] is dialect:
+            return last[1]
         compiled = self._by_dialect.get(dialect)
         if compiled is None:
             compiled = self._by_dialect.setdefault(dialect, _compile(self.statement, dialect))
+        self._last = (dialect, compiled)
+        return compiled
+
+    def _execute(self, session: Session, params: dict[str, Any]):
+        dialect, driver = _driver(session)
+        compiled = self._compiled(dialect)
         values = []
         for name, value, processor in compiled.binds:
             if value is _GIVEN:
@@ -89,7 +116,7 @@ class Prepared:
             values.append(value)
         if not compiled.positional:
             values = {name: v for (name, _, _), v in zip(compiled.binds, values)}
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = driver.cursor()
         cursor.execute(compiled.sql, values)
         return compiled, cursor
 

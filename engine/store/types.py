@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, DateTime
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -37,30 +35,3 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
-
-
-class shifted(FunctionElement):
-    """``column + seconds`` for a `UTCDateTime` column, on SQLite and PostgreSQL alike.
-
-    SQLite keeps these datetimes as text ("2026-01-15 16:59:59.000000"): shift with
-    strftime and keep the fraction, so the result compares correctly with stored values.
-    """
-
-    type = UTCDateTime()
-    inherit_cache = True
-    name = "shifted"
-
-
-@compiles(shifted, "sqlite")
-def _shifted_sqlite(element, compiler, **kw):
-    column, seconds = list(element.clauses)
-    col = compiler.process(column, **kw)
-    return (f"(strftime('%Y-%m-%d %H:%M:%S', {col}, ({compiler.process(seconds, **kw)}) "
-            f"|| ' seconds') || substr({col}, 20))")
-
-
-@compiles(shifted, "postgresql")
-def _shifted_postgresql(element, compiler, **kw):
-    column, seconds = list(element.clauses)
-    return (f"({compiler.process(column, **kw)} + make_interval("
-            f"secs => {compiler.process(seconds, **kw)}))")

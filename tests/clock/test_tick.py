@@ -248,16 +248,45 @@ def test_a_year_started_late_schedules_only_what_is_still_to_come(db, defs):
     with db.session() as s:
         for province in KEC:
             load_regions(s, province, with_desa=False)
-        for province in KEC:
-            start_year(s, defs, 2026, province=province, levels=["kecamatan"], now=started)
-        scheduled = {}
+        reported = sum(start_year(s, defs, 2026, province=province, levels=["kecamatan"],
+                                  now=started).notices for province in KEC)
+        assert reported == s.scalar(select(func.count()).select_from(Notice)) > 0
+        pending = {}
         for province, region in KEC.items():
             task = find_task(s, region, "analisis_situasi", 2026)
-            scheduled[province] = sorted(
-                (n.kind, n.days) for n in s.scalars(select(Notice).where(Notice.task_id == task.id)))
-    assert scheduled["19"] == [("escalation", 3), ("reminder", 1), ("reminder", 7)]
-    assert scheduled["51"] == [("escalation", 3), ("reminder", 1)]
-    assert scheduled["91"] == [("escalation", 3), ("reminder", 1)]
+            pending[province] = [(n.kind, n.days) for n in s.scalars(
+                select(Notice).where(Notice.task_id == task.id, Notice.status == "pending"))]
+    # One pending notice per task: the first still to come.
+    assert pending == {"19": [("reminder", 7)], "51": [("reminder", 1)], "91": [("reminder", 1)]}
+    # Each fired notice schedules the next: the whole chain fires, each once, in order.
+    for day in range(8, 25):
+        tick(db, dt.datetime(2026, 1, day, 12, tzinfo=UTC))
+    with db.session() as s:
+        fired = {province: [(e.kind, e.payload["days"]) for e in s.scalars(
+            select(Event).where(Event.region_code == region, Event.stage == "analisis_situasi",
+                                Event.kind.in_(["reminder", "escalation"])).order_by(Event.id))]
+                 for province, region in KEC.items()}
+        assert s.scalar(select(func.count()).select_from(Notice).where(
+            Notice.status == "pending", Notice.task_id == find_task(
+                s, KEC["19"], "analisis_situasi", 2026).id)) == 0
+    assert fired == {"19": [("reminder", 7), ("reminder", 1), ("escalation", 3)],
+                     "51": [("reminder", 1), ("escalation", 3)],
+                     "91": [("reminder", 1), ("escalation", 3)]}
+
+
+def test_a_worker_down_for_days_fires_every_missed_notice_once_at_the_next_tick(three_zones):
+    """No tick from 1 to 25 January: the one tick after fires the 7-day and the 1-day
+    reminder and the escalation of analisis_situasi (due 15 January), each once."""
+    region = KEC["19"]
+    tick(three_zones, dt.datetime(2026, 1, 1, 12, tzinfo=UTC))
+    report = tick(three_zones, dt.datetime(2026, 1, 25, tzinfo=UTC), batch=7)
+    with three_zones.session() as s:
+        fired = [(e.kind, e.payload["days"]) for e in s.scalars(
+            select(Event).where(Event.region_code == region, Event.stage == "analisis_situasi",
+                                Event.kind.in_(["reminder", "escalation"])).order_by(Event.id))]
+    assert fired == [("reminder", 7), ("reminder", 1), ("escalation", 3)]
+    assert report.reminders >= 2 and report.escalations >= 1
+    assert tick(three_zones, dt.datetime(2026, 1, 25, 1, tzinfo=UTC)).reminders == 0
 
 
 def test_cli_extend_and_inbox(three_zones, defs):
