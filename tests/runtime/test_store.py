@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -82,3 +84,46 @@ def test_datetimes_are_aware_utc_and_naive_ones_refused(db):
         with db.session() as s:
             s.add(Case(level="kecamatan", region_code="19", year=2026,
                        definition_hash="0" * 64, started_at=dt.datetime(2026, 1, 1)))
+
+
+def _driver_id(session) -> int:
+    return id(session.connection().connection.driver_connection)
+
+
+def test_sqlite_sessions_of_one_thread_share_its_connection_and_threads_do_not(tmp_path):
+    db = Database(f"sqlite:///{tmp_path}/k.db")
+    try:
+        db.upgrade()
+        with db.session() as s:
+            first = _driver_id(s)
+        with db.session() as s:
+            assert _driver_id(s) == first
+        seen = []
+
+        def other_thread():
+            with db.session() as s:
+                seen.append(_driver_id(s))
+
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        gc.collect()
+        assert seen and seen[0] != first
+        # The other thread's connection went back with its thread; ours is still out.
+        assert db.engine.pool.checkedout() == 1
+    finally:
+        db.dispose()
+    assert db.engine.pool.checkedout() == 0
+
+
+def test_a_failed_session_changes_nothing_and_the_next_one_works(db):
+    with pytest.raises(RuntimeError):
+        with db.session() as s:
+            s.add(Region(code="19", name="X", tier=1, parent_code=None, timezone="Asia/Jakarta"))
+            s.flush()
+            raise RuntimeError("refused half-way")
+    with db.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Region)) == 0
+        s.add(Region(code="19", name="X", tier=1, parent_code=None, timezone="Asia/Jakarta"))
+    with db.session() as s:  # pending ORM changes were flushed and committed
+        assert s.get(Region, "19").name == "X"
