@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Column, Index, Integer, MetaData, String, Table, insert, literal, select, update,
+    Column, Index, Integer, MetaData, String, Table, bindparam, insert, literal, select, update,
 )
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,8 @@ from ..definitions import Definition, Stage
 from ..people import role_region
 from ..regions import ancestors
 from ..regions.zones import ZONES
-from ..store.models import DefinitionRow, Event, InboxItem, Notice, Region, Task
+from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
+from ..store.prepared import Prepared
 from ..store.types import UTCDateTime
 from . import events
 from .library import pinned
@@ -42,6 +43,10 @@ from .library import pinned
 REMINDER, ESCALATION = "reminder", "escalation"
 _MORNING_GAP = dt.timedelta(hours=15, minutes=59, seconds=59)  # 08:00 to 23:59:59
 _NOTICES = Notice.__table__
+_INSERT_NOTICE = Prepared(insert(_NOTICES).values({c: bindparam(c) for c in (
+    "task_id", "kind", "rule", "days", "due_at", "fire_at", "status")}))
+_INSERT_INBOX = Prepared(insert(InboxItem.__table__).values({c: bindparam(c) for c in (
+    "notice_id", "task_id", "role", "region_code", "created_at", "message")}))
 
 
 def offset(kind: str, days: int) -> dt.timedelta:
@@ -78,12 +83,14 @@ def sequence(stage: Stage) -> list[tuple[str, int, int]]:
     return sorted(rules(stage), key=lambda r: (offset(r[0], r[2]), r[0], r[1]))
 
 
-def first_to_come(stage: Stage, due: dt.datetime, now: dt.datetime,
-                  after: tuple[str, int] | None = None) -> dict | None:
+def first_to_come(stage: Stage, due: dt.datetime, now: dt.datetime | None,
+                  after: tuple[str, int] | None = None, *,
+                  order: list[tuple[str, int, int]] | None = None) -> dict | None:
     """The next notice of a task of ``stage`` due at ``due``: the first rule (after rule
     ``after``, a (kind, rule) pair, when given) whose moment is later than ``now``; with
-    ``now`` None, the very next rule whatever its moment. As a ``notices`` row, or None."""
-    order = sequence(stage)
+    ``now`` None, the very next rule whatever its moment. As a ``notices`` row, or None.
+    ``order`` is ``sequence(stage)``, when the caller has it."""
+    order = sequence(stage) if order is None else order
     if after is not None:
         keys = [(k, r) for k, r, _ in order]
         order = order[keys.index(after) + 1:] if after in keys else []
@@ -183,11 +190,16 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
         select(Region.code, Region.name, Region.timezone).where(Region.code.in_(codes))).all()}
     tiers = _level_tiers(session)
     skipped, inbox, event_rows, following = [], [], [], []
+    orders: dict[tuple[str, str], list] = {}
     for notice in claimed:
         task = tasks[notice.task_id]
         d = pinned(session, task.definition_hash)
         stage = d.stage(task.stage)
-        after = first_to_come(stage, notice.due_at, None, after=(notice.kind, notice.rule))
+        order = orders.get((task.definition_hash, task.stage))
+        if order is None:
+            order = orders[task.definition_hash, task.stage] = sequence(stage)
+        after = first_to_come(stage, notice.due_at, None, after=(notice.kind, notice.rule),
+                              order=order)
         if after is not None:
             following.append({"task_id": task.id, **after})
             report.next_due += after["fire_at"] <= now
@@ -217,12 +229,9 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
         conn.execute(update(_NOTICES).where(_NOTICES.c.id.in_(skipped))
                      .values(status="skipped"))
         report.skipped = len(skipped)
-    if following:
-        conn.execute(insert(_NOTICES), following)
-    if inbox:
-        conn.execute(insert(InboxItem.__table__), inbox)
-    if event_rows:
-        conn.execute(insert(Event.__table__), event_rows)
+    _INSERT_NOTICE.write_many(session, following)
+    _INSERT_INBOX.write_many(session, inbox)
+    events.record_all(session, event_rows)
     return report
 
 

@@ -104,9 +104,8 @@ class Prepared:
         self._last = (dialect, compiled)
         return compiled
 
-    def _execute(self, session: Session, params: dict[str, Any]):
-        dialect, driver = _driver(session)
-        compiled = self._compiled(dialect)
+    @staticmethod
+    def _values(compiled: _Compiled, params: dict[str, Any]) -> list | dict:
         values = []
         for name, value, processor in compiled.binds:
             if value is _GIVEN:
@@ -114,11 +113,28 @@ class Prepared:
                 if processor is not None:
                     value = processor(value)
             values.append(value)
-        if not compiled.positional:
-            values = {name: v for (name, _, _), v in zip(compiled.binds, values)}
+        if compiled.positional:
+            return values
+        return {name: v for (name, _, _), v in zip(compiled.binds, values)}
+
+    def _execute(self, session: Session, params: dict[str, Any]):
+        dialect, driver = _driver(session)
+        compiled = self._compiled(dialect)
         cursor = driver.cursor()
-        cursor.execute(compiled.sql, values)
+        cursor.execute(compiled.sql, self._values(compiled, params))
         return compiled, cursor
+
+    def write_many(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Run an INSERT (or UPDATE) once per row of parameters, in one driver call."""
+        if not rows:
+            return
+        dialect, driver = _driver(session)
+        compiled = self._compiled(dialect)
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(compiled.sql, [self._values(compiled, row) for row in rows])
+        finally:
+            cursor.close()
 
     def write(self, session: Session, **params: Any) -> int:
         """Run an INSERT, UPDATE or DELETE; the number of rows it matched."""

@@ -87,3 +87,14 @@ def test_expanding_parameters_are_refused(db):
     with pytest.raises(TypeError, match="kinds"):
         with db.session() as s:
             stmt.rows(s, kinds=["submit"])
+
+
+def test_write_many_runs_once_per_row(db):
+    with db.session() as s:
+        INSERT.write_many(s, [_event(kind=k, year=y) for k, y in
+                              (("submit", 2026), ("submit", 2027), ("verify", 2026))])
+        INSERT.write_many(s, [])  # nothing to do
+    with db.session() as s:
+        assert [(r.kind, r.year, r.at) for r in BY_KIND.rows(s, kind="submit")] == [
+            ("submit", 2026, AT), ("submit", 2027, AT)]
+        assert BY_KIND.first(s, kind="verify").payload["n"] == 3
