@@ -97,8 +97,8 @@ def view(session: Session, task: Task, *, user: User | None = None,
         events = [
             {"id": e.id, "at": e.at.isoformat(), "kind": e.kind, "actor": e.actor,
              "from": e.from_state, "to": e.to_state, "payload": e.payload}
-            for e in session.scalars(select(Event).where(Event.task_id == task.id)
-                                     .order_by(Event.id))
+            for e in session.scalars(select(Event).where(  # ix_events_case
+                Event.case_id == task.case_id, Event.task_id == task.id).order_by(Event.id))
         ]
     return TaskView(
         task_id=task.id, region=task.region_code, region_name=region.name, level=task.level,

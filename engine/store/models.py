@@ -87,7 +87,8 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "stage", name="uq_tasks_case_stage"),
         Index("ix_tasks_gate", "year", "level", "stage", "parent_code", "state"),
-        Index("ix_tasks_due", "state", "due_at"),
+        # Not (state, due_at): an action would move its entry on every state change.
+        Index("ix_tasks_due", "due_at"),
         Index("ix_tasks_region", "region_code", "year"),
         Index("ix_tasks_waits_on", "region_code", "year", "waits_on"),
         Index("ix_tasks_opens_pending", "opens_pending", "opens_at"),
@@ -153,13 +154,15 @@ class Event(Base):
     """Append-only: the audit trail, and the outbox webhooks deliver from."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_task", "task_id", "id"),)
+    # One index serves a case's history and, by its prefix, a task's: every action
+    # appends an event, and each index is one more page its commit writes.
+    __table_args__ = (Index("ix_events_case", "case_id", "task_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(80))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     region_code: Mapped[str | None] = mapped_column(String(16))
     level: Mapped[str | None] = mapped_column(String(40))
