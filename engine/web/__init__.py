@@ -1,33 +1,55 @@
-"""The web application (Flask). ``create_app(test_config)`` builds it.
+"""The web application (Flask): the task list where people act on stages.
 
-Only the health endpoint exists so far: the task list, stage pages, supervisor
-dashboard and JSON API are separate pieces of work. ``aksi serve`` runs this
-app with the clock ticking in the same process.
+``create_app(test_config)`` builds it; each area is a blueprint with its own module:
+
+- ``health``: ``/healthz`` for load balancers (no login);
+- ``auth``: sign-in and sign-out (Flask-Login sessions, passwords checked against
+  their hashes);
+- ``tasks``: the task list and one page per stage, where the allowed triggers are
+  forms (CSRF-protected, like every POST).
+
+Every page but the health check and the sign-in needs a signed-in user, and every
+stage page checks that the user may see its region. ``aksi serve`` runs this app with
+the clock ticking in the same process. UI text is Bahasa Indonesia.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..store import Database
-from ..store.migrate import current, head
+from . import auth, filters, health, tasks
+
+csrf = CSRFProtect()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(DATABASE_URL=None)
-    app.config.from_prefixed_env("AKSI")
+    app.config.from_mapping(DATABASE_URL=None, SECRET_KEY=None,
+                            SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.from_prefixed_env("AKSI")  # AKSI_SECRET_KEY, AKSI_DATABASE_URL, ...
     if test_config:
         app.config.update(test_config)
-    db = Database(app.config["DATABASE_URL"])
-    app.extensions["aksi.db"] = db
+    if not app.config["SECRET_KEY"]:
+        # Sessions then end with the process, and processes do not share them.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.logger.warning("AKSI_SECRET_KEY is not set: sign-ins last until this process ends")
+    app.extensions["aksi.db"] = Database(app.config["DATABASE_URL"])
+    csrf.init_app(app)
+    auth.init_app(app)
+    filters.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(tasks.bp)
 
-    @app.get("/healthz")
-    def health():
-        revision = current(db)
-        ok = revision == head()
-        return jsonify(status="ok" if ok else "schema-outdated", schema=revision), 200 if ok else 503
+    @app.errorhandler(CSRFError)
+    def csrf_refused(_error):
+        return render_template("error.html", title="Formulir kedaluwarsa",
+                               message="Formulir ini sudah kedaluwarsa atau tidak sah; muat "
+                                       "ulang halaman lalu coba lagi. Tidak ada yang diubah."), 400
 
     return app

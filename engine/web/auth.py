@@ -1,0 +1,88 @@
+"""Signing in and out. A signed-in user is read again on every request (``actor``):
+a role withdrawn or a user deactivated takes effect at once."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from ..errors import NotFound
+from ..people import Actor, actor, authenticate
+from .store import database
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Silakan masuk terlebih dahulu."
+login_manager.login_message_category = "info"
+
+
+class Person(UserMixin):
+    """The signed-in user as the engine sees them (username, active, role grants)."""
+
+    def __init__(self, found: Actor):
+        self.actor = found
+        self.username = found.username
+        self.assignments = found.assignments
+        self.active = found.active
+
+    def get_id(self) -> str:
+        return self.username
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+@login_manager.user_loader
+def load_user(username: str) -> Person | None:
+    with database().session() as session:
+        try:
+            found = actor(session, username)
+        except NotFound:
+            return None
+    return Person(found) if found.active else None
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Nama pengguna", validators=[DataRequired("Isi nama pengguna.")])
+    password = PasswordField("Kata sandi", validators=[DataRequired("Isi kata sandi.")])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never send a user elsewhere after signing in."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("tasks.index")
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("tasks.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        with database().session() as session:
+            user = authenticate(session, form.username.data.strip(), form.password.data)
+            person = Person(actor(session, user.username)) if user else None
+        if person is None:
+            flash("Nama pengguna atau kata sandi salah, atau akun tidak aktif.", "error")
+            return render_template("login.html", form=form), 401
+        login_user(person)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", form=form)
+
+
+@bp.post("/keluar")
+@login_required
+def logout():
+    logout_user()
+    flash("Anda telah keluar.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)

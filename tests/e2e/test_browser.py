@@ -1,0 +1,114 @@
+"""End to end in a real browser: `aksi demo` and `aksi serve` as a user would start them,
+Debian's chromium driven by Playwright over loopback HTTP.
+
+Runs when ``AKSI_TEST_BROWSER`` names the browser (``.ci/run`` sets it); then a missing
+browser or Playwright fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+BROWSER = os.environ.get("AKSI_TEST_BROWSER")
+pytestmark = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
+AKSI = [str(Path(sys.executable).with_name("aksi"))]  # the console script beside this Python
+KEC = "19.01.01"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A demo store (province 19, its year, a user per role with password ``demo``) served
+    by ``aksi serve`` on a free loopback port."""
+    assert Path(BROWSER).exists(), f"AKSI_TEST_BROWSER={BROWSER}: no such browser"
+    db = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
+    year = str(time.gmtime().tm_year)
+    subprocess.run([*AKSI, "--db", db, "demo", "--year", year], check=True,
+                   capture_output=True, timeout=300)
+    port = _free_port()
+    env = {**os.environ, "AKSI_SECRET_KEY": "e2e"}
+    proc = subprocess.Popen([*AKSI, "--db", db, "serve", "--port", str(port), "--no-clock"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"aksi serve did not answer: {proc.stdout.read1().decode()}")
+        yield base, year
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/masuk")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill("demo")
+    page.get_by_role("button", name="Masuk").click()
+
+
+def test_submit_then_return_with_a_reason_in_the_browser(server, browser):
+    base, year = server
+    page = browser.new_page()
+    page.goto(f"{base}/tugas")
+    assert "/masuk" in page.url  # signed out: sent to sign in
+    _sign_in(page, base, f"operator-{KEC}")
+    assert page.get_by_role("heading", name=f"Tugas saya · {year}").is_visible()
+    page.get_by_role("row").filter(has_text=KEC).get_by_role(
+        "link", name="Analisis Situasi").click()
+    assert page.locator("dd.state").inner_text() == "Siap diisi"
+    page.get_by_role("button", name="Kirim untuk verifikasi").click()
+    assert "Berhasil" in page.get_by_role("status").first.inner_text()
+    assert page.locator("dd.state").inner_text() == "Menunggu verifikasi"
+    stage_url = page.url
+    page.get_by_role("button", name="Keluar").click()
+
+    _sign_in(page, base, f"verifikator-{KEC}")
+    page.goto(stage_url)
+    returning = page.locator("form.act").filter(has=page.get_by_role("button", name="Kembalikan"))
+    returning.get_by_role("button", name="Kembalikan").click()
+    # The reason is required: the browser does not send the form, nothing changes.
+    assert page.locator("dd.state").inner_text() == "Menunggu verifikasi"
+    returning.get_by_label("Alasan (wajib)").fill("Data desa belum lengkap")
+    returning.get_by_role("button", name="Kembalikan").click()
+    assert page.locator("dd.state").inner_text() == "Dikembalikan"
+    assert "Data desa belum lengkap" in page.locator("section.history").inner_text()
+    page.close()
+
+
+def test_another_kecamatan_is_forbidden_in_the_browser(server, browser):
+    base, year = server
+    page = browser.new_page()
+    _sign_in(page, base, "operator-19.01.02")  # a neighbouring kecamatan
+    answer = page.goto(f"{base}/tugas/{year}/{KEC}/analisis_situasi")
+    assert answer.status == 403
+    assert page.get_by_role("heading", name="Tidak diizinkan").is_visible()
+    page.close()
