@@ -14,11 +14,13 @@ from ..errors import (
     Refused,
 )
 from .gates import Blocker, blockers
+from .progress import StageProgress, progress
 from .tasks import TaskView, find_task, list_tasks, view
 from .years import StartReport, start_year
 
 __all__ = [
     "ActResult", "AksiError", "Blocker", "Conflict", "InvalidForm", "InvalidTrigger", "NotFound",
-    "NotPermitted", "ReasonRequired", "Refused", "StartReport", "TaskView", "act", "act_on",
-    "blockers", "find_task", "form_problems", "list_tasks", "start_year", "view",
+    "NotPermitted", "ReasonRequired", "Refused", "StageProgress", "StartReport", "TaskView", "act",
+    "act_on", "blockers", "find_task", "form_problems", "list_tasks", "progress", "start_year",
+    "view",
 ]

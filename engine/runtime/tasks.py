@@ -114,7 +114,7 @@ def view(session: Session, task: Task, *, user: User | None = None,
 
 def list_tasks(session: Session, *, user: User | None = None, year: int | None = None,
                overdue: bool = False, actionable: bool = False, region: str | None = None,
-               level: str | None = None, limit: int | None = 500,
+               level: str | None = None, stage: str | None = None, limit: int | None = 500,
                now: dt.datetime | None = None) -> list[TaskView]:
     """Tasks, filtered. With ``user``: only regions they can see; ``actionable``: only
     tasks where they hold a role for a trigger of the current state."""
@@ -126,6 +126,8 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
         query = query.where(Task.year == year)
     if level:
         query = query.where(Task.level == level)
+    if stage:
+        query = query.where(Task.stage == stage)
     if region:
         query = query.where((Task.region_code == region) | Task.region_code.startswith(region + "."))
     if overdue:

@@ -6,7 +6,9 @@
 - ``auth``: sign-in and sign-out (Flask-Login sessions, passwords checked against
   their hashes);
 - ``tasks``: the task list and one page per stage, where the allowed triggers are
-  forms (CSRF-protected, like every POST).
+  forms (CSRF-protected, like every POST);
+- ``monitor``: the supervisors' view of a year in their regions, stage by stage, with
+  the overdue ones counted and listed.
 
 Every page but the health check and the sign-in needs a signed-in user, and every
 stage page checks that the user may see its region. ``aksi serve`` runs this app with
@@ -22,7 +24,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..store import Database
-from . import auth, filters, health, tasks
+from . import auth, filters, health, monitor, tasks
 
 csrf = CSRFProtect()
 
@@ -45,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(monitor.bp)
 
     @app.errorhandler(CSRFError)
     def csrf_refused(_error):

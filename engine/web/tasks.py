@@ -44,12 +44,14 @@ def task_list():
     year = request.args.get("tahun", type=int) or utcnow().year
     everything = request.args.get("lingkup") == "semua"
     overdue = request.args.get("terlambat") == "1"
+    level, stage = request.args.get("tingkat") or None, request.args.get("tahap") or None
     with database().session() as session:
         views = list_tasks(session, user=current_user.actor, year=year, overdue=overdue,
-                           actionable=not everything, limit=LIST_LIMIT + 1)
+                           actionable=not everything, level=level, stage=stage,
+                           limit=LIST_LIMIT + 1)
     return render_template("tasks/list.html", tasks=views[:LIST_LIMIT],
                            truncated=len(views) > LIST_LIMIT, year=year,
-                           everything=everything, overdue=overdue)
+                           everything=everything, overdue=overdue, level=level, stage=stage)
 
 
 def _visible_or_abort(region: str) -> None:

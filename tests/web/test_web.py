@@ -170,3 +170,21 @@ def test_after_sign_in_only_local_paths_are_followed(client):
             "csrf_token": csrf_token(page.data)})
         assert answer.status_code == 302 and answer.headers["Location"] == expected, target
         client.post("/keluar", data={"csrf_token": csrf_token(client.get("/tugas").data)})
+
+
+def test_the_supervisors_overview_counts_and_links_the_overdue(app, client):
+    import time_machine
+
+    from runtime.support import BANGKA_KECAMATAN
+
+    sign_in(client, user("supervisor", "19.01"))
+    page = client.get("/pantau").get_data(as_text=True)
+    assert "Pantauan · 2026" in page and "Analisis Situasi" in page
+    assert f"0 dari {len(BANGKA_KECAMATAN)}" in page  # nothing approved yet
+    with time_machine.travel("2026-01-20T03:00:00Z", tick=False):
+        late = client.get("/pantau").get_data(as_text=True)
+        assert "tahap terlambat" in late
+        listing = client.get("/tugas?lingkup=semua&terlambat=1&tahun=2026&tingkat=kecamatan"
+                             "&tahap=analisis_situasi").get_data(as_text=True)
+    assert listing.count("TERLAMBAT") == len(BANGKA_KECAMATAN)
+    assert "19.02" not in listing

@@ -1,0 +1,29 @@
+"""The supervisors' view: how the year goes in their regions, stage by stage, and
+which stages are overdue (each count links to the list of those stages)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
+
+from ..clock import utcnow
+from ..runtime import progress
+from .store import database
+
+bp = Blueprint("monitor", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page of this blueprint needs a signed-in user."""
+
+
+@bp.get("/pantau")
+def overview():
+    year = request.args.get("tahun", type=int) or utcnow().year
+    areas = sorted({a.region_code for a in current_user.actor.assignments})
+    with database().session() as session:
+        rows = progress(session, areas, year)
+    return render_template("monitor/overview.html", rows=rows, year=year, areas=areas,
+                           overdue=sum(r.overdue for r in rows))
