@@ -22,3 +22,11 @@ def ancestors(code: str) -> list[str]:
 def is_within(code: str, area: str) -> bool:
     """True when ``code`` is ``area`` itself or lies below it."""
     return code == area or code.startswith(area + ".")
+
+
+def within_clause(column, area: str):
+    """SQL for "``column`` is ``area`` or lies below it", as a range an index on the column
+    serves: every code below ``area`` starts with ``area + "."``, and sorts before
+    ``area + "/"`` ("/" follows "." and precedes the digits). ``LIKE 'area.%'`` would scan
+    on SQLite."""
+    return (column == area) | ((column > area + ".") & (column < area + "/"))

@@ -18,7 +18,7 @@ from ..clock import utcnow
 from ..clock.deadlines import end_of_day
 from ..errors import Conflict, NotFound, NotPermitted, ReasonRequired, Refused
 from ..people import Actor, actor
-from ..regions import is_within
+from ..regions import is_within, within_clause
 from ..store.models import DefinitionRow, Region, Task
 from . import events, notices
 from .library import pinned
@@ -73,9 +73,7 @@ def extend(session: Session, *, area: str, stage: str, year: int, until: dt.date
     if level is None:
         query = query.where(_TASKS.c.region_code == area)
     else:
-        query = query.where(_TASKS.c.level == level,
-                            (_TASKS.c.region_code == area)
-                            | _TASKS.c.region_code.startswith(area + "."))
+        query = query.where(_TASKS.c.level == level, within_clause(_TASKS.c.region_code, area))
     rows = session.connection().execute(query.with_for_update(of=_TASKS)).all()
     if not rows:
         raise NotFound(f"tidak ada tahap '{stage}' tahun {year} di {area}"

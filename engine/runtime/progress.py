@@ -13,6 +13,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
+from ..regions import within_clause
 from ..store.models import Task
 from .library import pinned
 
@@ -51,8 +52,7 @@ def progress(session: Session, areas: Iterable[str], year: int,
     rows = session.execute(
         select(Task.definition_hash, Task.level, Task.stage, Task.state, func.count(), late)
         .where(Task.year == year,
-               or_(*[(Task.region_code == a) | Task.region_code.startswith(a + ".")
-                     for a in areas]))
+               or_(*[within_clause(Task.region_code, a) for a in areas]))
         .group_by(Task.definition_hash, Task.level, Task.stage, Task.state)).all()
     found: dict[tuple[str, str], StageProgress] = {}
     for content_hash, level, stage, state, count, past_due in rows:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..definitions import Definition
 from ..people import acting_roles, can_see
+from ..regions import within_clause
 from ..store.models import Case, Event, Region, Task, User
 from . import gates
 from ..clock import utcnow
@@ -129,14 +130,14 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
     if stage:
         query = query.where(Task.stage == stage)
     if region:
-        query = query.where((Task.region_code == region) | Task.region_code.startswith(region + "."))
+        query = query.where(within_clause(Task.region_code, region))
     if overdue:
         query = query.where(Task.due_at < now)
     if user is not None:
         areas = {a.region_code for a in user.assignments}
         if not areas:
             return []
-        clauses = [(Task.region_code == a) | Task.region_code.startswith(a + ".") for a in areas]
+        clauses = [within_clause(Task.region_code, a) for a in areas]
         query = query.where(or_(*clauses))
     out = []
     for task in session.scalars(query):

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..clock import due_at, opens_at, utcnow
 from ..clock.deadlines import has_holiday_data
 from ..definitions import Definition, DefinitionSet
+from ..regions import within_clause
 from ..store.models import Case, Event, Region, Task
 from ..store.types import JSONDocument, UTCDateTime
 from . import events, gates, notices
@@ -66,13 +67,17 @@ def start_year(session: Session, definitions: DefinitionSet, year: int, *,
         if wanted is not None and definition.level not in wanted:
             continue
         _start_level(session, definition, year, province, now, report, progress)
+    if sum(report.cases.values()) and session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps no statistics by itself (PostgreSQL's autovacuum does): without
+        # them it reads a region's stages by scanning the whole year.
+        session.connection().exec_driver_sql("ANALYZE")
     return report
 
 
 def _in_scope(query, tier: int, province: str | None):
     query = query.where(Region.tier == tier)
     if province:
-        query = query.where((Region.code == province) | Region.code.startswith(province + "."))
+        query = query.where(within_clause(Region.code, province))
     return query
 
 

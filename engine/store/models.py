@@ -89,7 +89,8 @@ class Task(Base):
         Index("ix_tasks_gate", "year", "level", "stage", "parent_code", "state"),
         # Not (state, due_at): an action would move its entry on every state change.
         Index("ix_tasks_due", "due_at"),
-        Index("ix_tasks_region", "region_code", "year"),
+        # Finding the stage a click names reads one entry; a region's year is a prefix.
+        Index("ix_tasks_region", "region_code", "year", "stage"),
         Index("ix_tasks_waits_on", "region_code", "year", "waits_on"),
         Index("ix_tasks_opens_pending", "opens_pending", "opens_at"),
     )
