@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from ..regions.zones import ZONE_NAMES
+from ..regions.zones import ZONE_NAMES, zone_of
 
 
 def local_time(moment: dt.datetime | str | None, zone: str) -> str:
@@ -21,3 +21,4 @@ def local_time(moment: dt.datetime | str | None, zone: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "waktu_lokal")
+    app.add_template_filter(zone_of, "zona")  # a region code's time zone

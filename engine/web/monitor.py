@@ -1,5 +1,6 @@
-"""The supervisors' view: how the year goes in their regions, stage by stage, and
-which stages are overdue (each count links to the list of those stages)."""
+"""What to watch: the supervisors' view of how the year goes in their regions, stage by
+stage (each overdue count links to the list of those stages), and everyone's inbox of
+the reminders and escalations addressed to their roles."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ..clock import utcnow
 from ..runtime import progress
+from ..runtime.inbox import inbox_for
 from .store import database
 
 bp = Blueprint("monitor", __name__)
@@ -27,3 +29,10 @@ def overview():
         rows = progress(session, areas, year)
     return render_template("monitor/overview.html", rows=rows, year=year, areas=areas,
                            overdue=sum(r.overdue for r in rows))
+
+
+@bp.get("/kotak-masuk")
+def inbox():
+    with database().session() as session:
+        items = inbox_for(session, current_user.actor, limit=200)
+    return render_template("monitor/inbox.html", items=items)

@@ -188,3 +188,21 @@ def test_the_supervisors_overview_counts_and_links_the_overdue(app, client):
                              "&tahap=analisis_situasi").get_data(as_text=True)
     assert listing.count("TERLAMBAT") == len(BANGKA_KECAMATAN)
     assert "19.02" not in listing
+
+
+def test_the_inbox_shows_reminders_for_the_users_roles_only(app, client):
+    from engine.clock.tick import tick
+
+    db = app.extensions["aksi.db"]
+    import datetime as dt
+
+    tick(db, dt.datetime(2026, 1, 8, 2, tzinfo=dt.timezone.utc))  # 7-day reminders (08:00 WIB)
+    sign_in(client, user("operator", KEC))
+    page = client.get("/kotak-masuk").get_data(as_text=True)
+    assert "Pengingat" in page and f"operator {KEC}" in page
+    assert "operator 19.01.02" not in page
+    assert f"/tugas/{YEAR}/{KEC}/analisis_situasi" in page
+    client.post("/keluar", data={"csrf_token": csrf_token(client.get("/tugas").data)})
+    sign_in(client, user("operator", "19.02.01"))  # reminders for 19.02.01 fired too, not 19.01.01's
+    other = client.get("/kotak-masuk").get_data(as_text=True)
+    assert f"operator {KEC}" not in other
