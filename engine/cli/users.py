@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..people import add_user, import_users
+from ..people import add_user, import_users, issue_token, revoke_tokens
 from ..errors import AksiError
 from . import Context, fail, main, pass_context
 
@@ -53,3 +53,25 @@ def import_command(ctx: Context, file: Path) -> None:
     except AksiError as exc:
         fail(exc)
     click.echo(f"{report.users} pengguna, {report.assignments} peran diimpor")
+
+
+@users_group.command("token")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for (e.g. the system using it).")
+@click.option("--revoke", is_flag=True, help="Revoke USERNAME's tokens of that name instead.")
+@pass_context
+def token_command(ctx: Context, username: str, name: str, revoke: bool) -> None:
+    """Issue (or revoke) a JSON API token acting as USERNAME; it is shown only once."""
+    try:
+        with ctx.database().session() as session:
+            if revoke:
+                count = revoke_tokens(session, username, name)
+            else:
+                secret = issue_token(session, username, name)
+    except AksiError as exc:
+        fail(exc)
+    if revoke:
+        click.echo(f"{count} token dicabut")
+        return
+    click.echo(secret)
+    click.echo("Simpan token ini sekarang: token tidak dapat ditampilkan lagi.", err=True)

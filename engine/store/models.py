@@ -135,6 +135,20 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
 
+class ApiToken(Base):
+    """A secret another system presents as ``Authorization: Bearer ...``; it acts as its
+    user. Only the SHA-256 of the secret is kept: the secret is shown once, when issued."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class Assignment(Base):
     """A user holds ``role`` of ``level`` in ``region_code`` (and sees what lies below it)."""
 

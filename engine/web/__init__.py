@@ -8,7 +8,8 @@
 - ``tasks``: the task list and one page per stage, where the allowed triggers are
   forms (CSRF-protected, like every POST);
 - ``monitor``: the supervisors' view of a year in their regions, stage by stage, with
-  the overdue ones counted and listed.
+  the overdue ones counted and listed; the inbox of reminders and escalations;
+- ``api``: the JSON API under ``/api/v1`` (bearer tokens, same scope and role checks).
 
 Every page but the health check and the sign-in needs a signed-in user, and every
 stage page checks that the user may see its region. ``aksi serve`` runs this app with
@@ -24,7 +25,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..store import Database
-from . import auth, filters, health, monitor, tasks
+from . import api, auth, filters, health, monitor, tasks
 
 csrf = CSRFProtect()
 
@@ -48,6 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(monitor.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens only: no cookie session to forge requests with
 
     @app.errorhandler(CSRFError)
     def csrf_refused(_error):

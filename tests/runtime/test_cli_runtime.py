@@ -235,3 +235,18 @@ def test_task_list_mine_and_overdue(ready_cli):
     lines = text.stdout.strip().splitlines()
     assert len(lines) == 8 and all("TERLAMBAT" in line for line in lines)
     assert "8 tahap" in text.stderr
+
+
+def test_users_token_issues_once_and_revokes(ready_cli, raw_db):
+    from engine.people import token_actor
+
+    result = ok(ready_cli("users", "token", f"operator@{KEC}", "--name", "dashboard"))
+    secret = result.stdout.strip()
+    assert secret.startswith("aksi_") and "tidak dapat ditampilkan lagi" in result.stderr
+    with raw_db.session() as s:
+        assert token_actor(s, secret).username == f"operator@{KEC}"
+    assert ok(ready_cli("users", "token", f"operator@{KEC}", "--name", "dashboard",
+                        "--revoke")).stdout.strip() == "1 token dicabut"
+    with raw_db.session() as s:
+        assert token_actor(s, secret) is None
+    assert ready_cli("users", "token", "siapa", "--name", "x").exit_code == 1

@@ -1,0 +1,118 @@
+"""The JSON API for other government systems, under ``/api/v1``.
+
+Callers authenticate with a token (``Authorization: Bearer aksi_...``, issued by
+``aksi users token``) and act as its user: the same region scope and role checks as
+the pages. No cookie session is accepted here, so the API needs no CSRF token.
+
+Errors are JSON (``{"error": "Conflict", "message": ..., ...context}``) with a status
+that says what happened: 400 bad request, 401 no valid token, 403 outside the user's
+scope or role, 404 not found, 409 changed by somebody else, 422 refused (wrong state,
+reason missing, forms invalid). A refused action changes nothing.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from ..clock import utcnow
+from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
+from ..people import can_see, token_actor
+from ..runtime import act_on, find_task, list_tasks, progress, view
+from .store import database
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_LIMIT = 1000
+_STATUS = ((NotFound, 404), (NotPermitted, 403), (Conflict, 409), (Refused, 422))
+
+
+def _problem(status: int, error: str, message: str, **context):
+    return jsonify({"error": error, "message": message, **context}), status
+
+
+def _refusal(exc: AksiError):
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    return jsonify(exc.as_dict()), status
+
+
+@bp.before_request
+def _authenticate():
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    who = None
+    if scheme.lower() == "bearer" and secret.strip():
+        with database().session() as session:
+            who = token_actor(session, secret.strip())
+    if who is None:
+        answer, status = _problem(401, "Unauthorized",
+                                  "token API tidak ada, tidak dikenal atau sudah dicabut")
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="aksi"'
+        return answer, status
+    g.api_actor = who
+
+
+def _forbidden(region: str):
+    return _problem(403, "NotPermitted", f"{g.api_actor.username} tidak berhak melihat "
+                                          f"wilayah {region}", region=region)
+
+
+@bp.get("/tasks")
+def tasks():
+    args = request.args
+    try:
+        year = int(args.get("year", utcnow().year))
+        limit = min(int(args.get("limit", 200)), MAX_LIMIT)
+    except ValueError:
+        return _problem(400, "BadRequest", "year dan limit harus bilangan bulat")
+    with database().session() as session:
+        found = list_tasks(session, user=g.api_actor, year=year,
+                           overdue=args.get("overdue") in ("1", "true"),
+                           actionable=args.get("actionable") in ("1", "true"),
+                           region=args.get("region"), level=args.get("level"),
+                           stage=args.get("stage"), limit=limit)
+    return jsonify({"year": year, "tasks": [t.as_dict() for t in found]})
+
+
+@bp.get("/tasks/<int:year>/<region>/<stage>")
+def task(year: int, region: str, stage: str):
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    try:
+        with database().session() as session:
+            shown = view(session, find_task(session, region, stage, year), user=g.api_actor)
+    except AksiError as exc:
+        return _refusal(exc)
+    return jsonify(shown.as_dict())
+
+
+@bp.post("/tasks/<int:year>/<region>/<stage>/<trigger>")
+def act(year: int, region: str, stage: str, trigger: str):
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        return _problem(400, "BadRequest", "badan permintaan bukan JSON yang sah")
+    body = body or {}
+    if not isinstance(body, dict) or not isinstance(body.get("data", {}), dict) \
+            or type(body.get("expected_version", 0)) not in (int, type(None)) \
+            or not isinstance(body.get("reason", ""), (str, type(None))):
+        return _problem(400, "BadRequest", "badan permintaan harus objek JSON: "
+                        '{"reason": teks, "data": objek, "expected_version": bilangan bulat}')
+    try:
+        with database().session() as session:
+            done = act_on(session, region, stage, year, trigger, g.api_actor.username,
+                          reason=body.get("reason"), data=body.get("data"),
+                          expected_version=body.get("expected_version"))
+    except AksiError as exc:
+        return _refusal(exc)
+    return jsonify(done.as_dict())
+
+
+@bp.get("/progress")
+def year_progress():
+    try:
+        year = int(request.args.get("year", utcnow().year))
+    except ValueError:
+        return _problem(400, "BadRequest", "year harus bilangan bulat")
+    areas = {a.region_code for a in g.api_actor.assignments}
+    with database().session() as session:
+        rows = progress(session, areas, year)
+    return jsonify({"year": year, "areas": sorted(areas), "stages": [r.as_dict() for r in rows]})
