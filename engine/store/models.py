@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .types import JSONDocument, UTCDateTime
+from .types import JSONDocument, RegionCode, UTCDateTime
 
 # Stable constraint names, so migrations can refer to them on every backend.
 NAMING = {
@@ -38,7 +38,7 @@ class Region(Base):
 
     __tablename__ = "regions"
 
-    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(RegionCode, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     tier: Mapped[int] = mapped_column(Integer)
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
@@ -102,8 +102,8 @@ class Task(Base):
     state: Mapped[str] = mapped_column(String(40))
     level: Mapped[str] = mapped_column(String(40))
     year: Mapped[int] = mapped_column(Integer)
-    region_code: Mapped[str] = mapped_column(String(16))
-    parent_code: Mapped[str | None] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(RegionCode)
+    parent_code: Mapped[str | None] = mapped_column(RegionCode)
     # "level:stage" of the child stage this stage's gate counts, if any: lets an
     # approval find the parent stages it may open with one indexed lookup.
     waits_on: Mapped[str | None] = mapped_column(String(100))

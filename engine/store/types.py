@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -35,3 +35,9 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+# Region codes compare byte by byte on every backend: a range of codes ("19.01." up to
+# "19.01/") selects a region's descendants through an index, and a linguistic collation
+# (a PostgreSQL server initialised in en_US, say) ignores the dots it relies on.
+RegionCode = String(16).with_variant(String(16, collation="C"), "postgresql")
