@@ -74,7 +74,9 @@ def extend(session: Session, *, area: str, stage: str, year: int, until: dt.date
         query = query.where(_TASKS.c.region_code == area)
     else:
         query = query.where(_TASKS.c.level == level, within_clause(_TASKS.c.region_code, area))
-    rows = session.connection().execute(query.with_for_update(of=_TASKS)).all()
+    # FOR NO KEY UPDATE: a tick inserting inbox rows or events that refer to these tasks
+    # (a KEY SHARE lock, for the foreign key) must not deadlock with an extension.
+    rows = session.connection().execute(query.with_for_update(of=_TASKS, key_share=True)).all()
     if not rows:
         raise NotFound(f"tidak ada tahap '{stage}' tahun {year} di {area}"
                        + (f" untuk tingkat {level}" if level else ""), region=area, stage=stage)

@@ -7,8 +7,8 @@ change that may satisfy them; the child count is one query on ``ix_tasks_gate``
 (its cost does not grow with the number of children).
 
 Concurrency: two child approvals under one parent must not both conclude "not
-yet" (write skew). On PostgreSQL the parent's task rows are locked (``FOR
-UPDATE``) before counting, so the second approval waits and then counts the
+yet" (write skew). On PostgreSQL the parent's task rows are locked (``FOR NO KEY
+UPDATE``: rows that merely refer to them, such as events, do not wait) before counting, so the second approval waits and then counts the
 first; SQLite runs every write transaction under ``BEGIN IMMEDIATE``.
 """
 
@@ -98,14 +98,14 @@ def _followers(count: int) -> Prepared:
     return Prepared(select(*_GATE_COLUMNS).where(
         _TASKS.c.case_id == bindparam("case_id"),
         _TASKS.c.stage.in_([bindparam(f"stage_{i}") for i in range(count)]),
-        _TASKS.c.state == bindparam("initial")).order_by(_TASKS.c.id).with_for_update())
+        _TASKS.c.state == bindparam("initial")).order_by(_TASKS.c.id).with_for_update(key_share=True))
 
 
 _CASE_STATES = Prepared(select(_TASKS.c.stage, _TASKS.c.state)
                         .where(_TASKS.c.case_id == bindparam("case_id")))
 _WAITING_PARENTS = Prepared(select(*_GATE_COLUMNS).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.year == bindparam("year"),
-    _TASKS.c.waits_on == bindparam("waits_on")).with_for_update())
+    _TASKS.c.waits_on == bindparam("waits_on")).with_for_update(key_share=True))
 
 
 def child_progress(session: Session, task: Any, wf: WaitsFor) -> tuple[int, int]:

@@ -195,6 +195,11 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
         task = tasks[notice.task_id]
         d = pinned(session, task.definition_hash)
         stage = d.stage(task.stage)
+        if notice.due_at != task.due_at:
+            # Scheduled for a deadline since extended (by a transaction that could not see
+            # it yet): the extension scheduled the new deadline's notices; this chain ends.
+            skipped.append(notice.id)
+            continue
         order = orders.get((task.definition_hash, task.stage))
         if order is None:
             order = orders[task.definition_hash, task.stage] = sequence(stage)

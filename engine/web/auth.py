@@ -3,6 +3,8 @@ a role withdrawn or a user deactivated takes effect at once."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -53,9 +55,13 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never send a user elsewhere after signing in."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
+    """Only a path on this site: never send a user elsewhere after signing in. Browsers
+    drop tabs and newlines and read a backslash as a slash, so none of those pass."""
+    if (target and target.startswith("/") and target.isprintable() and "\\" not in target
+            and not target.startswith("//")):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("tasks.index")
 
 

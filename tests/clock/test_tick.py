@@ -315,3 +315,31 @@ def test_cli_extend_and_inbox(three_zones, defs):
     items = json.loads(inbox.stdout)
     assert [i["task"]["stage"] for i in items if "01-02-2026 23:59" in i["message"]] \
         == ["analisis_situasi", "analisis_situasi"]  # the 7-day and 1-day reminders
+
+
+def test_a_notice_for_a_deadline_since_extended_is_skipped_and_ends_its_chain(three_zones, defs):
+    """What a tick that raced an extension can leave behind: a pending notice keyed by the
+    old deadline. It must not fire, nor schedule more notices for the old deadline."""
+    region = KEC["19"]
+    with three_zones.session() as s:
+        task = find_task(s, region, "analisis_situasi", 2026)
+        old_due = task.due_at
+        add_user(s, defs, "pengawas-19.01", role="supervisor", region="19.01")
+        extend(s, area=region, stage="analisis_situasi", year=2026, until=dt.date(2026, 2, 10),
+               reason="banjir", username="pengawas-19.01", now=dt.datetime(2026, 1, 5, tzinfo=UTC))
+        # The racing tick's follower, committed after the extension replaced the notices.
+        s.add(Notice(task_id=task.id, kind="reminder", rule=1, days=1, due_at=old_due,
+                     fire_at=dt.datetime(2026, 1, 9, tzinfo=UTC), status="pending"))
+        s.flush()
+        stale = s.scalar(select(Notice.id).where(Notice.task_id == task.id,
+                                                 Notice.due_at == old_due,
+                                                 Notice.status == "pending"))
+        assert stale is not None  # as the race would have left it
+    report = tick(three_zones, dt.datetime(2026, 1, 9, 1, tzinfo=UTC))
+    assert report.skipped >= 1
+    assert _reminders(three_zones, region) == []
+    with three_zones.session() as s:
+        assert s.get(Notice, stale).status == "skipped"
+        pending = s.scalars(select(Notice).where(Notice.task_id == task.id,
+                                                 Notice.status == "pending")).all()
+    assert [n.due_at for n in pending] == [dt.datetime(2026, 2, 10, 16, 59, 59, tzinfo=UTC)]

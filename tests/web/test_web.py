@@ -163,7 +163,8 @@ def test_sign_out_ends_the_session(client):
 
 def test_after_sign_in_only_local_paths_are_followed(client):
     for target, expected in (("https://evil.example/", "/"), ("//evil.example/", "/"),
-                             ("/\\evil.example/", "/"), (PAGE, PAGE)):
+                             ("/\\evil.example/", "/"), ("/\t/evil.example", "/"),
+                             ("/\n/evil.example", "/"), (PAGE, PAGE)):
         page = client.get("/masuk")
         answer = client.post("/masuk", query_string={"next": target}, data={
             "username": user("operator", KEC), "password": "rahasia-123",
