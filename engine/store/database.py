@@ -64,7 +64,9 @@ class Database:
         kwargs: dict = {"echo": echo}
         if self.url.startswith("sqlite"):
             _ensure_sqlite_dir(self.url)
-            kwargs["connect_args"] = {"timeout": 30}
+            # Threads keep their connections (see session()): the pool must not run out
+            # because many threads, even idle ones, each hold one.
+            kwargs.update(connect_args={"timeout": 30}, max_overflow=-1)
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(self.url, **kwargs)

@@ -127,3 +127,28 @@ def test_a_failed_session_changes_nothing_and_the_next_one_works(db):
         s.add(Region(code="19", name="X", tier=1, parent_code=None, timezone="Asia/Jakarta"))
     with db.session() as s:  # pending ORM changes were flushed and committed
         assert s.get(Region, "19").name == "X"
+
+
+def test_many_threads_keeping_connections_do_not_exhaust_the_pool(tmp_path):
+    db = Database(f"sqlite:///{tmp_path}/many.db")
+    threads, errors = 24, []
+    barrier = threading.Barrier(threads, timeout=60)
+
+    def work():
+        try:
+            with db.session() as s:
+                s.execute(sa.text("SELECT 1"))
+            barrier.wait()  # every thread alive, each keeping its connection
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            barrier.abort()
+
+    try:
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    finally:
+        db.dispose()
+    assert errors == []
