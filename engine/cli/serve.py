@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import click
 
 from . import Context, main, pass_context
@@ -20,7 +23,13 @@ def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: b
     from ..web import create_app
 
     db = ctx.database()
-    app = create_app({"DATABASE_URL": db.url})
+    config = {"DATABASE_URL": db.url}
+    if not os.environ.get("AKSI_SECRET_KEY"):
+        # One development process: a key of its own will do, but sign-ins end with it.
+        config["SECRET_KEY"] = secrets.token_hex(32)
+        click.echo("AKSI_SECRET_KEY tidak diatur: sesi masuk berakhir saat proses ini berhenti",
+                   err=True)
+    app = create_app(config)
     scheduler = None if no_clock else start_background(db, interval=interval,
                                                         echo=lambda m: click.echo(m, err=True))
     try:

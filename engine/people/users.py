@@ -68,11 +68,16 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
     return user
 
 
+# Checked against when there is no user or no password: a refusal takes as long either
+# way, so the time of an answer does not tell which usernames exist.
+_NOBODY = generate_password_hash("tidak ada pengguna ini")
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not user.password_hash:
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
+    known = user is not None and user.active and bool(user.password_hash)
+    matches = check_password_hash(user.password_hash if known else _NOBODY, password)
+    return user if known and matches else None
 
 
 @dataclass

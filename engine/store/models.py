@@ -90,7 +90,8 @@ class Task(Base):
         # Not (state, due_at): an action would move its entry on every state change.
         Index("ix_tasks_due", "due_at"),
         # Finding the stage a click names reads one entry; a region's year is a prefix.
-        Index("ix_tasks_region", "region_code", "year", "stage"),
+        # Unique: a region belongs to one level, so it has one case, hence one such stage.
+        Index("ix_tasks_region", "region_code", "year", "stage", unique=True),
         Index("ix_tasks_waits_on", "region_code", "year", "waits_on"),
         Index("ix_tasks_opens_pending", "opens_pending", "opens_at"),
     )

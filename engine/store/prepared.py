@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Insert
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ _GIVEN = object()  # marks a parameter the caller passes
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    if isinstance(statement, Insert) and not statement.returning_column_descriptions:
+        # No "RETURNING id" (PostgreSQL's default): nothing here reads generated keys back.
+        statement = statement.inline()
     compiled = statement.compile(dialect=dialect)
     positional = compiled.positiontup is not None
     names = (list(compiled.positiontup) if positional

@@ -37,10 +37,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("AKSI")  # AKSI_SECRET_KEY, AKSI_DATABASE_URL, ...
     if test_config:
         app.config.update(test_config)
-    if not app.config["SECRET_KEY"]:
-        # Sessions then end with the process, and processes do not share them.
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
-        app.logger.warning("AKSI_SECRET_KEY is not set: sign-ins last until this process ends")
+    key = app.config["SECRET_KEY"]
+    if not key and not app.testing:
+        # Without one, every process would sign its own sessions and CSRF tokens.
+        raise RuntimeError("set AKSI_SECRET_KEY (the same long random text for every web "
+                           "process), e.g. AKSI_SECRET_KEY=$(python3 -c 'import secrets; "
+                           "print(secrets.token_hex(32))')")
+    # from_prefixed_env parses values as JSON: a key of digits arrives as a number.
+    app.config["SECRET_KEY"] = str(key) if key else secrets.token_hex(32)
     app.extensions["aksi.db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
     auth.init_app(app)
@@ -51,6 +55,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(monitor.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie session to forge requests with
+
+    @app.errorhandler(500)
+    def failed(_error):
+        # Flask has logged the exception; the person gets words they can act on.
+        return render_template("error.html", title="Terjadi kesalahan",
+                               message="Permintaan Anda tidak dapat diselesaikan dan tidak ada "
+                                       "yang diubah. Coba lagi sebentar lagi; bila terus "
+                                       "terjadi, hubungi admin."), 500
 
     @app.errorhandler(CSRFError)
     def csrf_refused(_error):

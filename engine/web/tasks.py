@@ -78,7 +78,8 @@ def act(year: int, region: str, stage: str, trigger: str):
     _visible_or_abort(region)
     back = redirect(url_for("tasks.detail", year=year, region=region, stage=stage))
     form = ActForm()
-    if not form.validate_on_submit() or not form.version.data.isdigit():
+    if not form.validate_on_submit() or not (form.version.data.isascii()
+                                             and form.version.data.isdigit()):
         flash("Formulir tidak lengkap; muat ulang halaman lalu coba lagi.", "error")
         return back
     try:

@@ -207,3 +207,41 @@ def test_the_inbox_shows_reminders_for_the_users_roles_only(app, client):
     sign_in(client, user("operator", "19.02.01"))  # reminders for 19.02.01 fired too, not 19.01.01's
     other = client.get("/kotak-masuk").get_data(as_text=True)
     assert f"operator {KEC}" not in other
+
+
+def test_a_version_that_is_not_a_number_is_refused_without_a_crash(app, client):
+    sign_in(client, user("operator", KEC))
+    before = _state(app)
+    token = csrf_token(client.get(PAGE).data)
+    answer = client.post(f"{PAGE}/submit", data={"version": "²", "csrf_token": token},
+                         follow_redirects=True)
+    assert answer.status_code == 200 and "Formulir tidak lengkap" in answer.get_data(as_text=True)
+    assert _state(app) == before
+
+
+def test_an_unexpected_failure_is_a_page_in_bahasa(app, client, monkeypatch):
+    import engine.web.tasks as pages
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(pages, "list_tasks", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    sign_in(client, user("operator", KEC))
+    answer = client.get("/tugas")
+    assert answer.status_code == 500
+    assert "tidak ada yang diubah" in answer.get_data(as_text=True)
+
+
+def test_the_app_needs_a_secret_key_and_takes_a_numeric_one_as_text(started, monkeypatch):
+    import pytest
+
+    from engine.web import create_app
+
+    monkeypatch.delenv("AKSI_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="AKSI_SECRET_KEY"):
+        create_app({"DATABASE_URL": started.url})
+    monkeypatch.setenv("AKSI_SECRET_KEY", "12345678901234567890")
+    app = create_app({"DATABASE_URL": started.url})
+    assert app.config["SECRET_KEY"] == "12345678901234567890"
+    app.extensions["aksi.db"].dispose()

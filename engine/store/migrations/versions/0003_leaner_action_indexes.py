@@ -27,7 +27,7 @@ def upgrade() -> None:
         batch_op.drop_index('ix_tasks_due')
         batch_op.create_index('ix_tasks_due', ['due_at'], unique=False)
         batch_op.drop_index('ix_tasks_region')
-        batch_op.create_index('ix_tasks_region', ['region_code', 'year', 'stage'], unique=False)
+        batch_op.create_index('ix_tasks_region', ['region_code', 'year', 'stage'], unique=True)
 
 
 def downgrade() -> None:
