@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +142,11 @@ def actor(session: Session, username: str) -> Actor:
                        username=username)
     grants = tuple(Grant(lv, r, c) for _, lv, r, c in rows if r is not None)
     return Actor(username, rows[0][0], grants)
+
+
+def password_fingerprint(session: Session, username: str) -> str | None:
+    """A short digest of ``username``'s stored password hash (None: no such user or no
+    password). Sessions carry it, so a changed password ends every session signed in
+    with the old one."""
+    stored = session.scalar(select(User.password_hash).where(User.username == username))
+    return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored else None

@@ -12,7 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from ..errors import NotFound
-from ..people import Actor, actor, authenticate
+from ..people import Actor, actor, authenticate, password_fingerprint
 from .store import database
 
 bp = Blueprint("auth", __name__)
@@ -23,30 +23,43 @@ login_manager.login_message_category = "info"
 
 
 class Person(UserMixin):
-    """The signed-in user as the engine sees them (username, active, role grants)."""
+    """The signed-in user as the engine sees them (username, active, role grants).
 
-    def __init__(self, found: Actor):
+    The session keeps the username and a fingerprint of the password hash: a password
+    changed (or removed) since signing in ends the session."""
+
+    def __init__(self, found: Actor, fingerprint: str):
         self.actor = found
         self.username = found.username
         self.assignments = found.assignments
         self.active = found.active
+        self.fingerprint = fingerprint
 
     def get_id(self) -> str:
-        return self.username
+        return f"{self.fingerprint}:{self.username}"
 
     @property
     def is_active(self) -> bool:
         return self.active
 
 
+def _person(session, username: str) -> Person | None:
+    fingerprint = password_fingerprint(session, username)
+    if fingerprint is None:
+        return None
+    found = actor(session, username)
+    return Person(found, fingerprint) if found.active else None
+
+
 @login_manager.user_loader
-def load_user(username: str) -> Person | None:
+def load_user(session_id: str) -> Person | None:
+    fingerprint, _, username = session_id.partition(":")
     with database().session() as session:
         try:
-            found = actor(session, username)
+            person = _person(session, username)
         except NotFound:
             return None
-    return Person(found) if found.active else None
+    return person if person is not None and person.fingerprint == fingerprint else None
 
 
 class LoginForm(FlaskForm):
@@ -73,7 +86,7 @@ def login():
     if form.validate_on_submit():
         with database().session() as session:
             user = authenticate(session, form.username.data.strip(), form.password.data)
-            person = Person(actor(session, user.username)) if user else None
+            person = _person(session, user.username) if user else None
         if person is None:
             flash("Nama pengguna atau kata sandi salah, atau akun tidak aktif.", "error")
             return render_template("login.html", form=form), 401

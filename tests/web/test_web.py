@@ -245,3 +245,19 @@ def test_the_app_needs_a_secret_key_and_takes_a_numeric_one_as_text(started, mon
     app = create_app({"DATABASE_URL": started.url})
     assert app.config["SECRET_KEY"] == "12345678901234567890"
     app.extensions["aksi.db"].dispose()
+
+
+def test_a_changed_password_or_a_deactivated_user_ends_the_session(app, client, defs):
+    from engine.people import add_user
+    from engine.store.models import User
+
+    sign_in(client, user("operator", KEC))
+    assert client.get("/tugas").status_code == 200
+    with app.extensions["aksi.db"].session() as s:
+        add_user(s, defs, user("operator", KEC), password="sandi-baru-456")
+    assert client.get("/tugas").status_code == 302  # signed out
+    sign_in(client, user("operator", KEC), "sandi-baru-456")
+    assert client.get("/tugas").status_code == 200
+    with app.extensions["aksi.db"].session() as s:
+        s.scalars(select(User).where(User.username == user("operator", KEC))).one().active = False
+    assert client.get("/tugas").status_code == 302
