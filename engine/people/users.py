@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,7 +16,7 @@ from ..definitions import DefinitionSet
 from ..regions import tier_of
 from ..clock import utcnow
 from ..errors import NotFound, Refused
-from ..store.models import Assignment, Region, User
+from ..store.models import Assignment, Region, SignInFailure, User
 from ..store.prepared import Prepared
 
 
@@ -150,3 +150,25 @@ def password_fingerprint(session: Session, username: str) -> str | None:
     with the old one."""
     stored = session.scalar(select(User.password_hash).where(User.username == username))
     return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored else None
+
+
+# Password guessing: after this many refused sign-ins of one username within the window,
+# further attempts are refused until the window has passed (a right password included).
+MAX_FAILURES = 10
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+
+
+def sign_in(session: Session, username: str, password: str,
+            now: dt.datetime | None = None) -> User | None:
+    """`authenticate`, counting refusals: None when refused, `Refused` when the username
+    had too many refusals lately. Call it in its own transaction: refusals are kept."""
+    now = now or utcnow()
+    recent = session.scalar(select(func.count()).select_from(SignInFailure).where(
+        SignInFailure.username == username, SignInFailure.at > now - FAILURE_WINDOW))
+    if recent >= MAX_FAILURES:
+        raise Refused(f"terlalu banyak percobaan masuk yang gagal untuk '{username}'; coba lagi "
+                      f"dalam {FAILURE_WINDOW.seconds // 60} menit", username=username)
+    user = authenticate(session, username, password)
+    if user is None:
+        session.add(SignInFailure(username=username[:80], at=now))
+    return user

@@ -150,6 +150,18 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class SignInFailure(Base):
+    """A refused sign-in: counted per username to slow down password guessing, in the
+    database so that every web process sees the same count."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Assignment(Base):
     """A user holds ``role`` of ``level`` in ``region_code`` (and sees what lies below it)."""
 

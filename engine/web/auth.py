@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from ..errors import NotFound
-from ..people import Actor, actor, authenticate, password_fingerprint
+from ..errors import NotFound, Refused
+from ..people import Actor, actor, password_fingerprint, sign_in
 from .store import database
 
 bp = Blueprint("auth", __name__)
@@ -84,9 +84,13 @@ def login():
         return redirect(url_for("tasks.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        with database().session() as session:
-            user = authenticate(session, form.username.data.strip(), form.password.data)
-            person = _person(session, user.username) if user else None
+        try:
+            with database().session() as session:
+                user = sign_in(session, form.username.data.strip(), form.password.data)
+                person = _person(session, user.username) if user else None
+        except Refused as exc:
+            flash(exc.message, "error")
+            return render_template("login.html", form=form), 429
         if person is None:
             flash("Nama pengguna atau kata sandi salah, atau akun tidak aktif.", "error")
             return render_template("login.html", form=form), 401

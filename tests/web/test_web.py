@@ -261,3 +261,20 @@ def test_a_changed_password_or_a_deactivated_user_ends_the_session(app, client, 
     with app.extensions["aksi.db"].session() as s:
         s.scalars(select(User).where(User.username == user("operator", KEC))).one().active = False
     assert client.get("/tugas").status_code == 302
+
+
+def test_too_many_refused_sign_ins_lock_the_username_for_a_while(app, client):
+    import time_machine
+
+    from engine.people.users import MAX_FAILURES
+
+    name = user("operator", KEC)
+    for _ in range(MAX_FAILURES):
+        assert sign_in(client, name, "tebakan").status_code == 401
+    locked = sign_in(client, name)  # the right password, too late
+    assert locked.status_code == 429 and "terlalu banyak" in locked.get_data(as_text=True)
+    assert client.get("/tugas").status_code == 302
+    assert sign_in(client, user("verifikator", KEC)).status_code == 302  # others unaffected
+    client.post("/keluar", data={"csrf_token": csrf_token(client.get("/tugas").data)})
+    with time_machine.travel("2026-01-05T03:16:00Z", tick=False):  # the window has passed
+        assert sign_in(client, name).status_code == 302
