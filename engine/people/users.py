@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -7,9 +7,10 @@ change that may satisfy them; the child count is one query on ``ix_tasks_gate``
 (its cost does not grow with the number of children).
 
 Concurrency: two child approvals under one parent must not both conclude "not
-yet" (write skew). On PostgreSQL the parent's task rows are locked (``FOR NO KEY
-UPDATE``: rows that merely refer to them, such as events, do not wait) before counting, so the second approval waits and then counts the
-first; SQLite runs every write transaction under ``BEGIN IMMEDIATE``.
+yet" (write skew). On PostgreSQL the parent's task rows are locked before counting,
+so the second approval waits and then counts the first; the lock is ``FOR NO KEY
+UPDATE``, so rows that merely refer to a task (events, inbox rows) never wait for it.
+SQLite runs every write transaction under ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def _followers(count: int) -> Prepared:
     return Prepared(select(*_GATE_COLUMNS).where(
         _TASKS.c.case_id == bindparam("case_id"),
         _TASKS.c.stage.in_([bindparam(f"stage_{i}") for i in range(count)]),
-        _TASKS.c.state == bindparam("initial")).order_by(_TASKS.c.id).with_for_update(key_share=True))
+        _TASKS.c.state == bindparam("initial"),
+    ).order_by(_TASKS.c.id).with_for_update(key_share=True))
 
 
 _CASE_STATES = Prepared(select(_TASKS.c.stage, _TASKS.c.state)

@@ -83,23 +83,25 @@ def sequence(stage: Stage) -> list[tuple[str, int, int]]:
     return sorted(rules(stage), key=lambda r: (offset(r[0], r[2]), r[0], r[1]))
 
 
-def first_to_come(stage: Stage, due: dt.datetime, now: dt.datetime | None,
-                  after: tuple[str, int] | None = None, *,
-                  order: list[tuple[str, int, int]] | None = None) -> dict | None:
-    """The next notice of a task of ``stage`` due at ``due``: the first rule (after rule
-    ``after``, a (kind, rule) pair, when given) whose moment is later than ``now``; with
-    ``now`` None, the very next rule whatever its moment. As a ``notices`` row, or None.
-    ``order`` is ``sequence(stage)``, when the caller has it."""
-    order = sequence(stage) if order is None else order
-    if after is not None:
-        keys = [(k, r) for k, r, _ in order]
-        order = order[keys.index(after) + 1:] if after in keys else []
-    for kind, rule, days in order:
-        fire = fire_moment(kind, days, due)
-        if now is None or fire > now:
-            return {"kind": kind, "rule": rule, "days": days, "due_at": due, "fire_at": fire,
-                    "status": "pending"}
-    return None
+def _row(kind: str, rule: int, days: int, due: dt.datetime) -> dict:
+    return {"kind": kind, "rule": rule, "days": days, "due_at": due,
+            "fire_at": fire_moment(kind, days, due), "status": "pending"}
+
+
+def first_to_come(stage: Stage, due: dt.datetime, now: dt.datetime) -> dict | None:
+    """The first notice of a task of ``stage`` due at ``due`` whose moment is later than
+    ``now``, as a ``notices`` row; None when every moment has passed."""
+    return next((row for row in (_row(*rule, due) for rule in sequence(stage))
+                 if row["fire_at"] > now), None)
+
+
+def following(stage: Stage, kind: str, rule: int, due: dt.datetime) -> dict | None:
+    """The notice that comes after rule (``kind``, ``rule``) of ``stage``, whatever its
+    moment (a worker down for days still sends it, late), as a ``notices`` row."""
+    order = sequence(stage)
+    keys = [(k, r) for k, r, _ in order]
+    at = keys.index((kind, rule)) + 1 if (kind, rule) in keys else len(order)
+    return _row(*order[at], due) if at < len(order) else None
 
 
 def schedule_table(conn: Any, d: Definition, year: int, now: dt.datetime) -> Table | None:
@@ -148,7 +150,7 @@ def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime,
     first = first_to_come(stage, due, now)
     if first is None:
         return 0
-    conn.execute(insert(_NOTICES), [{"task_id": task.id, **first}])
+    _INSERT_NOTICE.write(session, task_id=task.id, **first)
     return 1
 
 
@@ -156,7 +158,7 @@ def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime,
 class FireReport:
     reminders: int = 0
     escalations: int = 0
-    skipped: int = 0  # their stage was already done
+    skipped: int = 0  # their stage was done, or their deadline since extended
     next_due: int = 0  # notices scheduled after these whose moment has passed too
 
     @property
@@ -189,8 +191,7 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
     regions = {r.code: r for r in conn.execute(
         select(Region.code, Region.name, Region.timezone).where(Region.code.in_(codes))).all()}
     tiers = _level_tiers(session)
-    skipped, inbox, event_rows, following = [], [], [], []
-    orders: dict[tuple[str, str], list] = {}
+    skipped, inbox, event_rows, next_rows = [], [], [], []
     for notice in claimed:
         task = tasks[notice.task_id]
         d = pinned(session, task.definition_hash)
@@ -200,13 +201,9 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
             # it yet): the extension scheduled the new deadline's notices; this chain ends.
             skipped.append(notice.id)
             continue
-        order = orders.get((task.definition_hash, task.stage))
-        if order is None:
-            order = orders[task.definition_hash, task.stage] = sequence(stage)
-        after = first_to_come(stage, notice.due_at, None, after=(notice.kind, notice.rule),
-                              order=order)
+        after = following(stage, notice.kind, notice.rule, notice.due_at)
         if after is not None:
-            following.append({"task_id": task.id, **after})
+            next_rows.append({"task_id": task.id, **after})
             report.next_due += after["fire_at"] <= now
         if task.state == d.lifecycle.done:
             skipped.append(notice.id)
@@ -234,7 +231,7 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
         conn.execute(update(_NOTICES).where(_NOTICES.c.id.in_(skipped))
                      .values(status="skipped"))
         report.skipped = len(skipped)
-    _INSERT_NOTICE.write_many(session, following)
+    _INSERT_NOTICE.write_many(session, next_rows)
     _INSERT_INBOX.write_many(session, inbox)
     events.record_all(session, event_rows)
     return report

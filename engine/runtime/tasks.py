@@ -160,7 +160,6 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
     return out
 
 
-
 def _states_acted_on(session: Session, roles: set[str]) -> set[str]:
     """States from which a trigger naming one of ``roles`` (at any level) leads, in the
     definitions of running cases."""

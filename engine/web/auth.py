@@ -107,5 +107,10 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def require_sign_in(blueprint: Blueprint) -> None:
+    """Every page of ``blueprint`` needs a signed-in user (else: to the sign-in page)."""
+    blueprint.before_request(login_required(lambda: None))
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)

@@ -5,20 +5,18 @@ the reminders and escalations addressed to their roles."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..clock import utcnow
 from ..runtime import progress
 from ..runtime.inbox import inbox_for
+from .auth import require_sign_in
 from .store import database
 
 bp = Blueprint("monitor", __name__)
 
 
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page of this blueprint needs a signed-in user."""
+require_sign_in(bp)
 
 
 @bp.get("/pantau")

@@ -8,7 +8,7 @@ nothing is written. A refusal is shown on the stage page in the engine's own wor
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -17,6 +17,7 @@ from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..people import can_see
 from ..runtime import act_on, find_task, list_tasks, view
+from .auth import require_sign_in
 from .store import database
 
 bp = Blueprint("tasks", __name__)
@@ -28,10 +29,7 @@ class ActForm(FlaskForm):
     reason = TextAreaField("Alasan", validators=[Length(max=2000)])
 
 
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page of this blueprint needs a signed-in user."""
+require_sign_in(bp)
 
 
 @bp.get("/")
