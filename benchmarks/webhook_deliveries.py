@@ -24,7 +24,7 @@ import time
 from sqlalchemy import delete, func, select
 
 from _setup import fresh_database, url_from_env
-from engine.runtime import events
+from engine.store import events
 from engine.store.models import WebhookCursor, WebhookDelivery
 from webhooks import Subscription, deliver_due, enqueue, verify_signature
 

@@ -118,8 +118,8 @@ def test_embedded_form_schemas_are_read_only_all_the_way_down():
     with pytest.raises(TypeError):
         form["properties"]["intruder"] = {"type": "string"}
     with pytest.raises(TypeError):
-        form["properties"]["note"]["type"] = "integer"
-    assert set(form["properties"]) == {"note"}
+        form["properties"]["isian"]["properties"]["note"]["type"] = "integer"
+    assert set(form["properties"]) == {"isian"}
 
 
 def test_definition_set_mapping_is_read_only():

@@ -381,14 +381,15 @@ def test_required_form_fields_are_filled(tmp_path):
     shutil.copytree(TOY, root)
     form = root / "forms" / "district_survey.json"
     schema = json.loads(form.read_text(encoding="utf-8"))
-    schema["required"] = ["note"]
-    schema["properties"]["note"]["minLength"] = 12
+    schema["required"] = ["isian"]
+    schema["properties"]["isian"]["required"] = ["note"]
+    schema["properties"]["isian"]["properties"]["note"]["minLength"] = 12
     form.write_text(json.dumps(schema), encoding="utf-8")
     report = run(root / "workflows", lateness=0, missed=0)
     assert report.refused == []
     assert report.totals["on_time"] == report.totals["tasks"]
     # A form no sample can satisfy: the refusals are reported, the stages missed.
-    schema["properties"]["note"]["pattern"] = "^[0-9]+$"
+    schema["properties"]["isian"]["properties"]["note"]["pattern"] = "^[0-9]+$"
     form.write_text(json.dumps(schema), encoding="utf-8")
     report = run(root / "workflows", lateness=0, missed=0)
     survey = next(r for _, r in stage_rows(report) if r["stage"] == "survey")

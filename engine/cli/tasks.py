@@ -70,14 +70,16 @@ def show_command(ctx: Context, region: str, stage: str, year: int, username: str
 @YEAR
 @click.option("--as", "username", required=True, help="Acting user.")
 @click.option("--reason", help="Written reason (required by some triggers).")
+@click.option("--unit", help="The part a role held without a unit acts on (e.g. the Camat "
+              "returning one unit's part).")
 @click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON file {form_id: {...}} with the stage's form data.")
 @click.option("--expect-version", type=int, help="Refuse if the stage changed since this version.")
 @AS_JSON
 @pass_context
 def act_command(ctx: Context, region: str, stage: str, trigger: str, year: int, username: str,
-                reason: str | None, data_file: Path | None, expect_version: int | None,
-                as_json: bool) -> None:
+                reason: str | None, unit: str | None, data_file: Path | None,
+                expect_version: int | None, as_json: bool) -> None:
     """Fire TRIGGER on a stage as a user."""
     data = None
     if data_file:
@@ -91,7 +93,7 @@ def act_command(ctx: Context, region: str, stage: str, trigger: str, year: int, 
     try:
         with ctx.database().session() as session:
             result = act_on(session, region, stage, year, trigger, username, reason=reason,
-                            data=data, expected_version=expect_version)
+                            unit=unit, data=data, expected_version=expect_version)
     except AksiError as exc:
         fail(exc, as_json)
     if as_json:

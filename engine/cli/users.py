@@ -21,11 +21,12 @@ def users_group() -> None:
 @click.argument("username")
 @click.option("--role", help="Role id of the region's level (e.g. operator).")
 @click.option("--region", metavar="CODE", help="Region code the role is held on.")
+@click.option("--unit", help="The unit the role is held for (one of the role's units, e.g. Puskesmas).")
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 def add_command(ctx: Context, username: str, role: str | None, region: str | None,
-                display_name: str, password_stdin: bool) -> None:
+                unit: str | None, display_name: str, password_stdin: bool) -> None:
     """Create USERNAME (or add a role to it)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not password:
@@ -33,9 +34,10 @@ def add_command(ctx: Context, username: str, role: str | None, region: str | Non
     definitions = ctx.definitions()
     try:
         with ctx.database().session() as session:
-            user = add_user(session, definitions, username, role=role, region=region,
+            user = add_user(session, definitions, username, role=role, region=region, unit=unit,
                             password=password, display_name=display_name)
-            roles = [f"{a.role}@{a.region_code}" for a in user.assignments]
+            roles = [f"{a.role}@{a.region_code}" + (f" ({a.unit})" if a.unit else "")
+                     for a in user.assignments]
     except AksiError as exc:
         fail(exc)
     click.echo(f"{username}: {', '.join(roles) or 'tanpa peran'}")
@@ -45,7 +47,7 @@ def add_command(ctx: Context, username: str, role: str | None, region: str | Non
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_context
 def import_command(ctx: Context, file: Path) -> None:
-    """Import users from CSV: username,role,region[,password,display_name]."""
+    """Import users from CSV: username,role,region[,unit,password,display_name]."""
     definitions = ctx.definitions()
     try:
         with ctx.database().session() as session:

@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+import yaml
+
 from . import checks, schema, source
-from .checks.references import forms_dir
+from .checks.references import forms_dir, rules_file, shown
 from .findings import DefinitionError, Finding, Severity
 from .model import Definition, DefinitionSet
 from .source import SourceDoc
@@ -79,6 +81,10 @@ def check(paths: Iterable[Path]) -> list[Finding]:
     context = paths + sorted({p.parent for p in paths if p.is_file()} - set(paths))
     docs, findings, broken = _parse(_unique(definition_files(context)) if wanted else paths)
     findings += checks.run(checks.Corpus(docs, broken=broken))
+    # The form files a wanted definition names are its own: their findings are reported too.
+    wanted |= {str(shown(folder / name)) for d in docs if d.name in wanted
+               for folder in [forms_dir(d)] for s in d.data["stages"]
+               for form in s.get("outputs", []) for name in (f"{form}.json", f"{form}.rules.yaml")}
     return sorted(f for f in set(findings) if f.file in wanted or not wanted)
 
 
@@ -116,8 +122,9 @@ def _freeze(doc: SourceDoc, corpus: checks.Corpus) -> Definition:
             wf.setdefault("state", child.data["lifecycle"]["done"])
             wf.setdefault("quorum", "all")
     folder = forms_dir(doc)
-    forms = {
-        form: json.loads((folder / f"{form}.json").read_text(encoding="utf-8"))
-        for stage in data["stages"] for form in stage.get("outputs", [])
-    }
-    return Definition.from_data(data, forms)
+    names = [form for stage in data["stages"] for form in stage.get("outputs", [])]
+    forms = {form: json.loads((folder / f"{form}.json").read_text(encoding="utf-8"))
+             for form in names}
+    rules = {form: yaml.safe_load(path.read_text(encoding="utf-8"))
+             for form in names if (path := rules_file(folder, form)).is_file()}
+    return Definition.from_data(data, forms, rules)

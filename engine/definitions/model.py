@@ -77,6 +77,14 @@ class Lifecycle:
     states: Mapping[str, State]
     triggers: Mapping[str, Trigger]
     on_child_reopened: str = "notify"
+    # Triggers that act on one unit's part of a stage split into parts: the stage takes
+    # an `all` trigger's state once every part has reached it (or a later `all` state),
+    # an `any` trigger's state as soon as one part takes it.
+    parts_all: tuple[str, ...] = ()
+    parts_any: tuple[str, ...] = ()
+
+    def acts_on_part(self, trigger: str) -> bool:
+        return trigger in self.parts_all or trigger in self.parts_any
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +122,7 @@ class Stage:
     escalations: tuple[Notice, ...]
     description: str = ""
     roll: str | None = None  # "next_working_day": a due day off work moves forward
+    parts: tuple[str, ...] = ()  # units whose operators each submit their part
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +166,8 @@ class Definition:
     stages: tuple[Stage, ...]
     scoring: Scoring | None
     forms: Mapping[str, Mapping[str, Any]]  # output form id -> its JSON Schema
-    snapshot: str  # canonical JSON of {"definition": data, "forms": forms}
+    form_rules: Mapping[str, Mapping[str, Any]]  # output form id -> its rules file (may be absent)
+    snapshot: str  # canonical JSON of {"definition": data, "forms": forms, "rules": rules}
     content_hash: str  # sha256 of the snapshot
 
     def __eq__(self, other: object) -> bool:
@@ -177,8 +187,9 @@ class Definition:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any],
-                  forms: Mapping[str, Mapping[str, Any]] | None = None) -> "Definition":
-        content = {"definition": data, "forms": dict(forms or {})}
+                  forms: Mapping[str, Mapping[str, Any]] | None = None,
+                  rules: Mapping[str, Mapping[str, Any]] | None = None) -> "Definition":
+        content = {"definition": data, "forms": dict(forms or {}), "rules": dict(rules or {})}
         # Key order is kept (not sorted): it is the order states, roles and groups are shown in.
         snapshot = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
         return cls.from_snapshot(snapshot)
@@ -186,7 +197,7 @@ class Definition:
     @classmethod
     def from_snapshot(cls, snapshot: str) -> "Definition":
         content = json.loads(snapshot)
-        return _build(content["definition"], content["forms"], snapshot)
+        return _build(content["definition"], content["forms"], content.get("rules", {}), snapshot)
 
 
 def _frozen(value: Any) -> Any:
@@ -212,7 +223,7 @@ def _quorum(text: str | None) -> int:
     return 100 if text in (None, "all") else int(text.rstrip("%"))
 
 
-def _build(d: dict, forms: dict, snapshot: str) -> Definition:
+def _build(d: dict, forms: dict, rules: dict, snapshot: str) -> Definition:
     lc = d["lifecycle"]
     lifecycle = Lifecycle(
         initial=lc["initial"],
@@ -231,6 +242,8 @@ def _build(d: dict, forms: dict, snapshot: str) -> Definition:
             for k, v in lc["triggers"].items()
         }),
         on_child_reopened=lc.get("on_child_reopened", "notify"),
+        parts_all=tuple(lc.get("parts", {}).get("all", ())),
+        parts_any=tuple(lc.get("parts", {}).get("any", ())),
     )
     defaults = d.get("defaults", {})
     stages = []
@@ -248,6 +261,7 @@ def _build(d: dict, forms: dict, snapshot: str) -> Definition:
             escalations=_notices(s.get("escalations", defaults.get("escalations", [])), "after"),
             description=s.get("description", ""),
             roll=s.get("roll") if s.get("roll") != "none" else None,
+            parts=tuple(s.get("parts", ())),
         ))
     sc = d.get("scoring")
     scoring = Scoring(
@@ -270,6 +284,7 @@ def _build(d: dict, forms: dict, snapshot: str) -> Definition:
         stages=tuple(stages),
         scoring=scoring,
         forms=_frozen(forms),
+        form_rules=_frozen(rules),
         snapshot=snapshot,
         content_hash=hashlib.sha256(snapshot.encode()).hexdigest(),
     )

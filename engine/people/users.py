@@ -45,9 +45,11 @@ def _check_role(definitions: DefinitionSet, session: Session, role: str, region:
 
 
 def add_user(session: Session, definitions: DefinitionSet, username: str, *,
-             role: str | None = None, region: str | None = None, password: str | None = None,
-             display_name: str = "", now: dt.datetime | None = None) -> User:
-    """Create ``username`` (or reuse it) and give it ``role`` on ``region``. Idempotent."""
+             role: str | None = None, region: str | None = None, unit: str | None = None,
+             password: str | None = None, display_name: str = "",
+             now: dt.datetime | None = None) -> User:
+    """Create ``username`` (or reuse it) and give it ``role`` on ``region`` (for ``unit``,
+    one of the role's units, when given). Idempotent; a new unit replaces the old one."""
     now = now or utcnow()
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -62,9 +64,18 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
         if not (role and region):
             raise Refused("peran dan wilayah harus diberikan bersama", role=role, region=region)
         level = _check_role(definitions, session, role, region)
-        if not any(a.level == level and a.role == role and a.region_code == region
-                   for a in user.assignments):
-            user.assignments.append(Assignment(level=level, role=role, region_code=region))
+        units = definitions[level].roles[role].units
+        if unit and unit not in units:
+            raise Refused(f"unit '{unit}' tidak ada pada peran '{role}' tingkat {level}; pilih "
+                          f"salah satu: {', '.join(units) or '(peran ini tanpa unit)'}",
+                          unit=unit, role=role, level=level)
+        held = next((a for a in user.assignments if a.level == level and a.role == role
+                     and a.region_code == region), None)
+        if held is None:
+            user.assignments.append(Assignment(level=level, role=role, region_code=region,
+                                               unit=unit or None))
+        elif unit:
+            held.unit = unit
     session.flush()
     return user
 
@@ -88,7 +99,7 @@ class ImportReport:
 
 
 def import_users(session: Session, definitions: DefinitionSet, path: Path) -> ImportReport:
-    """CSV with header ``username,role,region[,password,display_name]``; one row per role.
+    """CSV with header ``username,role,region[,unit,password,display_name]``; one row per role.
 
     All or nothing: the first bad row refuses the whole file, naming its line.
     """
@@ -103,6 +114,7 @@ def import_users(session: Session, definitions: DefinitionSet, path: Path) -> Im
             try:
                 user = add_user(session, definitions, row["username"].strip(),
                                 role=row["role"].strip(), region=row["region"].strip(),
+                                unit=(row.get("unit") or "").strip() or None,
                                 password=(row.get("password") or None),
                                 display_name=(row.get("display_name") or "").strip())
             except (Refused, NotFound) as exc:
@@ -119,6 +131,7 @@ class Grant:
     level: str
     role: str
     region_code: str
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,8 @@ class Actor:
     assignments: tuple[Grant, ...]
 
 
-_ACTOR = Prepared(select(User.active, Assignment.level, Assignment.role, Assignment.region_code)
+_ACTOR = Prepared(select(User.active, Assignment.level, Assignment.role, Assignment.region_code,
+                         Assignment.unit)
                   .outerjoin(Assignment, Assignment.user_id == User.id)
                   .where(User.username == bindparam("username")))
 
@@ -140,7 +154,7 @@ def actor(session: Session, username: str) -> Actor:
     if not rows:
         raise NotFound(f"pengguna '{username}' tidak ada; tambahkan dengan `aksi users add`",
                        username=username)
-    grants = tuple(Grant(lv, r, c) for _, lv, r, c in rows if r is not None)
+    grants = tuple(Grant(lv, r, c, u) for _, lv, r, c, u in rows if r is not None)
     return Actor(username, rows[0][0], grants)
 
 

@@ -8,19 +8,21 @@ Every function takes the caller's session and changes nothing outside it:
 the caller's transaction decides whether it all happened.
 """
 
-from .actions import ActResult, act, act_on, form_problems
+from .actions import ActResult, act, act_on
 from ..errors import (
     AksiError, Conflict, InvalidForm, InvalidTrigger, NotFound, NotPermitted, ReasonRequired,
     Refused,
 )
 from .gates import Blocker, blockers
 from .progress import StageProgress, progress
+from .stage_forms import FormsView, save_on, show_forms
 from .tasks import TaskView, find_task, list_tasks, view
 from .years import StartReport, start_year
 
 __all__ = [
     "ActResult", "AksiError", "Blocker", "Conflict", "InvalidForm", "InvalidTrigger", "NotFound",
-    "NotPermitted", "ReasonRequired", "Refused", "StageProgress", "StartReport", "TaskView", "act",
-    "act_on", "blockers", "find_task", "form_problems", "list_tasks", "progress", "start_year",
+    "FormsView", "NotPermitted", "ReasonRequired", "Refused", "StageProgress", "StartReport", "TaskView", "act",
+    "act_on", "blockers", "find_task", "list_tasks", "progress", "save_on", "show_forms",
+    "start_year",
     "view",
 ]

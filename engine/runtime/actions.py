@@ -15,20 +15,20 @@ statements: it runs on every click, and the ORM's unit of work tripled its cost.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import jsonschema
 from sqlalchemy.orm import Session
 from sqlalchemy import bindparam, select, update
 
 from ..definitions import Definition
-from ..people import acting_roles, actor
+from ..forms import entry
+from ..forms.parts import set_every_state
+from ..people import Actor, acting_roles, actor
 from ..store.models import Task
 from ..store.prepared import Prepared
-from . import events, gates
+from ..store import events
+from . import gates, parts
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
 from .library import pinned
@@ -50,41 +50,12 @@ class ActResult:
                 "to_state": self.to_state, "version": self.version, "opened": self.opened}
 
 
-@functools.lru_cache(maxsize=512)
-def _validator(definition: Definition, form: str) -> jsonschema.Draft202012Validator:
-    # The definition's forms are frozen views; jsonschema wants plain JSON.
-    return jsonschema.Draft202012Validator(json.loads(definition.snapshot)["forms"][form])
-
-
-def form_problems(definition: Definition, stage_id: str, data: Mapping[str, Any] | None) -> list[str]:
-    """Every validation problem of the stage's output forms, as readable lines."""
-    problems = []
-    for form in definition.stage(stage_id).outputs:
-        if form not in definition.forms:
-            continue
-        for err in _validator(definition, form).iter_errors((data or {}).get(form, {})):
-            where = "/".join(str(p) for p in err.absolute_path) or "(formulir)"
-            problems.append(f"{form}: {where}: {err.message}")
-    return problems
-
-
-def _merge(task: Task, definition: Definition, data: Mapping[str, Any] | None) -> dict | None:
-    if not data:
-        return task.data
-    outputs = definition.stage(task.stage).outputs
-    unknown = [k for k in data if k not in outputs]
-    if unknown:
-        raise InvalidForm(f"formulir {', '.join(unknown)} bukan keluaran tahap ini "
-                          f"(keluaran: {', '.join(outputs) or '-'})", problems=unknown)
-    return {**(task.data or {}), **data}
-
-
 _TASKS = Task.__table__
 # The hot path of every click runs on the driver (see store.prepared).
 # Only the columns an action reads: every datetime costs a parse on SQLite.
 _FIND = Prepared(select(*(_TASKS.c[name] for name in (
     "id", "case_id", "definition_hash", "stage", "state", "level", "year", "region_code",
-    "parent_code", "data", "version", "done_at"))).where(
+    "parent_code", "version", "done_at"))).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.stage == bindparam("stage"),
     _TASKS.c.year == bindparam("year")))
 _MOVE = (update(_TASKS)
@@ -92,8 +63,6 @@ _MOVE = (update(_TASKS)
          .values(state=bindparam("new_state"), updated_at=bindparam("now"),
                  done_at=bindparam("new_done_at"), version=_TASKS.c.version + 1))
 _UPDATE = Prepared(_MOVE)
-# With new form data: the (possibly large) document is rewritten only when it changes.
-_UPDATE_WITH_DATA = Prepared(_MOVE.values(data=bindparam("new_data")))
 
 
 @dataclass(frozen=True)
@@ -110,11 +79,15 @@ class _Changed:
     parent_code: str | None
 
 
-def act(session: Session, *, task: Any, trigger: str, username: str,
-        reason: str | None = None, data: Mapping[str, Any] | None = None,
-        expected_version: int | None = None, now: dt.datetime | None = None) -> ActResult:
-    """Fire ``trigger`` on ``task`` (a `Task` or a tasks row) as ``username``.
+def act(session: Session, *, task: Any, trigger: str, username: str | None = None,
+        user: Actor | None = None, reason: str | None = None, unit: str | None = None,
+        data: Mapping[str, Any] | None = None, expected_version: int | None = None,
+        now: dt.datetime | None = None) -> ActResult:
+    """Fire ``trigger`` on ``task`` (a `Task` or a tasks row) as ``user`` (or ``username``).
 
+    With ``data`` ({form: patch}), the patch is saved into the person's part first, in the
+    same transaction. In a stage split into parts, a part trigger moves one unit's part (the
+    person's own, or ``unit`` for a role held without one) and the stage follows the parts.
     Raises a `Refused` or `Conflict` and then has changed nothing.
     """
     now = now or utcnow()
@@ -132,39 +105,72 @@ def act(session: Session, *, task: Any, trigger: str, username: str,
                              **context)
     if spec.by_system:
         raise NotPermitted(f"'{spec.name}' hanya dijalankan oleh sistem", **context)
-    user = actor(session, username)
+    user = user or actor(session, username)
     roles = acting_roles(user, spec.by, task.level, task.region_code)
     if not roles:
         raise NotPermitted(
-            f"{username} tidak berhak melakukan '{spec.name}' pada {task.region_code}: perlu peran "
-            f"{' atau '.join(map(str, spec.by))} untuk wilayah ini", username=username, **context)
-    dest = next_state(definition, task.state, trigger)
+            f"{user.username} tidak berhak melakukan '{spec.name}' pada {task.region_code}: perlu "
+            f"peran {' atau '.join(map(str, spec.by))} untuk wilayah ini",
+            username=user.username, **context)
+    stage = definition.stage(task.stage)
+    on_part = bool(stage.parts) and lc.acts_on_part(trigger)
+    # A part trigger is judged on the part's state (parts.move_parts), a stage trigger here.
+    dest = None if on_part else next_state(definition, task.state, trigger)
     if spec.reason_required and not (reason and reason.strip()):
         raise ReasonRequired(f"'{spec.name}' memerlukan alasan tertulis", **context)
-    merged = _merge(task, definition, data)
+    if data:
+        entry.save(session, task=task, definition=definition, actor=user, data=data, unit=unit,
+                   now=now)
+    if on_part:
+        moved = parts.move_parts(session, task=task, definition=definition, trigger=spec,
+                                 user=user, unit=unit, reason=reason, now=now, context=context)
+        payload = _payload(roles, reason, data, units=moved.units, parts=moved.states)
+        if moved.stage_dest is not None:
+            return move(session, task=task, definition=definition, trigger=trigger,
+                        dest=moved.stage_dest, username=user.username, now=now,
+                        context=context, payload=payload, reason=reason)
+        events.record(session, trigger, actor=user.username, at=now, task=task,
+                      from_state=task.state, to_state=task.state, payload=payload)
+        return ActResult(task.id, trigger, task.state, task.state, task.version, [])
     if spec.needs_valid_forms:
-        problems = form_problems(definition, task.stage, merged)
+        problems = [p for p in entry.stage_problems(session, definition, task) if p.is_error]
         if problems:
             raise InvalidForm(f"formulir belum valid ({len(problems)} masalah)",
-                              problems=problems, **context)
+                              problems=[str(p) for p in problems], **context)
+    result = move(session, task=task, definition=definition, trigger=trigger, dest=dest,
+                  username=user.username, now=now, context=context, reason=reason,
+                  payload=_payload(roles, reason, data))
+    if stage.parts:
+        set_every_state(session, task.id, dest)
+    return result
+
+
+def _payload(roles: list[str], reason: str | None, data: Mapping[str, Any] | None = None,
+             **extra: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {"roles": roles, **extra}
+    if reason:
+        payload["reason"] = reason
+    if data:
+        payload["forms"] = sorted(data)
+    return payload
+
+
+def move(session: Session, *, task: Any, definition: Definition, trigger: str, dest: str,
+         username: str, now: dt.datetime, context: dict, payload: dict,
+         reason: str | None = None) -> ActResult:
+    """Move the stage to ``dest`` on the version read, record it, and run what follows
+    (the gates a done stage may open, what an undone stage must tell)."""
+    lc = definition.lifecycle
     before, read_version = task.state, task.version
     done_at = now if dest == lc.done else (None if before == lc.done else task.done_at)
-    change = dict(task_id=task.id, read_version=read_version, new_state=dest, now=now,
-                  new_done_at=done_at)
-    updated = (_UPDATE_WITH_DATA.write(session, new_data=merged, **change) if data
-               else _UPDATE.write(session, **change))
-    if updated != 1:
+    if _UPDATE.write(session, task_id=task.id, read_version=read_version, new_state=dest,
+                     now=now, new_done_at=done_at) != 1:
         raise Conflict("tahap ini baru saja diubah orang lain; muat ulang lalu coba lagi",
                        **context)
     changed = _Changed(task.id, task.case_id, task.stage, dest, task.level, task.year,
                        task.region_code, task.parent_code)
     if isinstance(task, Task):
         session.expire(task)  # it was changed behind the ORM's back
-    payload: dict[str, Any] = {"roles": roles}
-    if reason:
-        payload["reason"] = reason
-    if data:
-        payload["forms"] = sorted(data)
     events.record(session, trigger, actor=username, at=now, task=changed, from_state=before,
                   to_state=dest, payload=payload)
     opened: list[dict] = []

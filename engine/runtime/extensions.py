@@ -20,7 +20,8 @@ from ..errors import Conflict, NotFound, NotPermitted, ReasonRequired, Refused
 from ..people import Actor, actor
 from ..regions import is_within, within_clause
 from ..store.models import DefinitionRow, Region, Task
-from . import events, notices
+from ..store import events
+from . import notices
 from .library import pinned
 
 _TASKS = Task.__table__

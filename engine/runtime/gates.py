@@ -28,7 +28,7 @@ from ..regions.zones import EARLIEST_ZONE_OFFSET
 from ..store.models import Region, Task
 from ..store.prepared import Prepared
 from ..errors import Conflict
-from . import events
+from ..store import events
 from .library import pinned
 from .machines import next_state
 

@@ -37,7 +37,7 @@ from ..regions.zones import ZONES
 from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
 from ..store.prepared import Prepared
 from ..store.types import UTCDateTime
-from . import events
+from ..store import events
 from .library import pinned
 
 REMINDER, ESCALATION = "reminder", "escalation"

@@ -16,6 +16,8 @@ from ..store.models import Case, DefinitionRow, Event, Region, Task, User
 from . import gates
 from ..clock import utcnow
 from ..errors import NotFound, NotPermitted
+from ..forms.entry import stage_documents
+from ..forms.parts import parts_of
 from .library import pinned
 from .machines import triggers_from
 
@@ -53,6 +55,7 @@ class TaskView:
     blockers: list[gates.Blocker] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     data: dict | None = None
+    parts: dict[str, dict] = field(default_factory=dict)  # unit -> state, version, note
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +66,7 @@ class TaskView:
             "due_at": self.due_at.isoformat(), "timezone": self.timezone,
             "overdue": self.overdue, "triggers": self.triggers,
             "blockers": [b.as_dict() for b in self.blockers], "history": self.history,
-            "data": self.data,
+            "data": self.data, "parts": self.parts,
         }
 
 
@@ -109,7 +112,8 @@ def view(session: Session, task: Task, *, user: User | None = None,
         overdue=is_overdue(task, d, now), triggers=triggers,
         blockers=(gates.blockers(session, task, d, now, detail=True)
                   if explain and task.state == lc.initial else []),
-        history=events, data=task.data,
+        history=events, data=stage_documents(session, d, task) if history else None,
+        parts={u: p.as_dict() for u, p in parts_of(session, task.id).items()} if history else {},
     )
 
 

@@ -27,7 +27,8 @@ from ..definitions import Definition, DefinitionSet
 from ..regions import within_clause
 from ..store.models import Case, Event, Region, Task
 from ..store.types import JSONDocument, UTCDateTime
-from . import events, gates, notices
+from ..store import events
+from . import gates, notices
 from .library import pin
 
 BATCH = 2000  # cases per statement batch (and per progress step)

@@ -112,7 +112,6 @@ class Task(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # True until the clock has seen the opening day come (see runtime/clock tick).
     opens_pending: Mapped[bool] = mapped_column(default=False)
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -174,8 +173,48 @@ class Assignment(Base):
     level: Mapped[str] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(40))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    # The unit (Setcam, Puskesmas, Dinas Kesehatan, ...) the role is held for: it says
+    # which fields an operator owns and which part a verifikator checks.
+    unit: Mapped[str | None] = mapped_column(String(120))
 
     user: Mapped[User] = relationship(back_populates="assignments")
+
+
+class FormPart(Base):
+    """The form data of one stage that one unit owns, and where that part stands.
+
+    A stage without parts has one row, unit "" (the whole document). A stage split into
+    parts has one per unit that has saved, each with its own version: units saving at
+    the same moment write different rows and never conflict, two saves of one part race
+    on its version. ``state`` is the part's own lifecycle state (None for the whole).
+    """
+
+    __tablename__ = "form_parts"
+    __table_args__ = (UniqueConstraint("task_id", "unit", name="uq_form_parts_task_unit"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    unit: Mapped[str] = mapped_column(String(120))
+    state: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(Text)  # why the part was sent back
+
+
+class FormRollup(Base):
+    """One child region's approved data, summed for its parent's document: the rows a
+    parent form is pre-filled with. One row per (parent task, child), written by the
+    child's approval, so approvals of sibling children never touch the same row."""
+
+    __tablename__ = "form_rollups"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    child_code: Mapped[str] = mapped_column(RegionCode, primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Event(Base):

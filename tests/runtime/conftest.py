@@ -13,11 +13,19 @@ from engine.regions import load_regions
 from engine.runtime import start_year
 from engine.store import Database
 
-from .support import NOW, TOY, WORKFLOWS, YEAR, add_standard_users
+from .support import NOW, TOY, WORKFLOWS, YEAR, add_standard_users, lifecycle_only
 
 @pytest.fixture(scope="session")
-def defs() -> DefinitionSet:
-    """The juknis definitions (kecamatan, kabkota, provinsi)."""
+def defs(tmp_path_factory) -> DefinitionSet:
+    """The juknis lifecycle and stages (kecamatan, kabkota, provinsi) with forms that take
+    any data and no parts: what the lifecycle, gate, clock and web tests walk. The forms
+    themselves are tested with `juknis_defs`."""
+    return load(lifecycle_only(WORKFLOWS, tmp_path_factory.mktemp("lifecycle")))
+
+
+@pytest.fixture(scope="session")
+def juknis_defs() -> DefinitionSet:
+    """The juknis definitions exactly as shipped, forms and parts included."""
     return load(WORKFLOWS)
 
 

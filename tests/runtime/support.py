@@ -46,6 +46,25 @@ def copy_definitions(workflows: Path, root: Path) -> Path:
     return root / "workflows"
 
 
+def lifecycle_only(workflows: Path, root: Path) -> Path:
+    """A copy of ``workflows`` whose stages keep their lifecycle, dates and gates but whose
+    output forms accept any object and whose stages have no parts; returns its folder."""
+    import json
+    import re
+
+    out, forms = root / "workflows", root / "forms"
+    out.mkdir(parents=True)
+    forms.mkdir()
+    for path in sorted(workflows.glob("*.yaml")):
+        text = re.sub(r"(?m)^    parts: .*\n", "", path.read_text(encoding="utf-8"))
+        (out / path.name).write_text(text, encoding="utf-8")
+        for name in re.findall(r"(?m)^    outputs: \[(.*)\]", text):
+            for form in (n.strip() for n in name.split(",")):
+                (forms / f"{form}.json").write_text(json.dumps(
+                    {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}))
+    return out
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"

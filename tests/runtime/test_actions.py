@@ -10,6 +10,7 @@ from engine.errors import (
     Conflict, InvalidTrigger, NotFound, NotPermitted, ReasonRequired, Refused,
 )
 from engine.people import get_user
+from engine.forms.parts import parts_of
 from engine.runtime import act, act_on, find_task, view
 
 from .support import NOW, YEAR, event_count, task_events, user, walk_to_done
@@ -23,7 +24,8 @@ LATER = NOW + dt.timedelta(hours=1)
 def snapshot(db, region=KEC, stage=STAGE):
     with db.session() as s:
         t = find_task(s, region, stage, YEAR)
-        return t.state, t.version, t.updated_at, t.done_at, t.data, event_count(s)
+        return (t.state, t.version, t.updated_at, t.done_at, parts_of(s, t.id),
+                event_count(s))
 
 
 def test_submit_verify_approve_by_the_right_users(started):

@@ -14,11 +14,12 @@ import engine.cli as cli_package
 from engine.cli import main
 from engine.people import authenticate
 from engine.regions import kemendagri_regions
+from engine.forms.parts import parts_of
 from engine.runtime import find_task
 from engine.store.migrate import head
 from engine.store.models import Event, Region
 
-from .support import UTC, WORKFLOWS, YEAR, task_events
+from .support import UTC, WORKFLOWS, YEAR, lifecycle_only, task_events
 
 # 20 January 2026, 10:00 WIB: kecamatan analisis_situasi (due 15 January) is overdue.
 CLI_NOW = dt.datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
@@ -26,10 +27,12 @@ KEC = "19.01.01"
 
 
 @pytest.fixture
-def cli(monkeypatch, db_url):
-    """Run ``aksi --workflows WORKFLOWS --db URL ...`` with the clock fixed at `CLI_NOW`."""
+def cli(monkeypatch, db_url, tmp_path):
+    """Run ``aksi --workflows WORKFLOWS --db URL ...`` with the clock fixed at `CLI_NOW`, on
+    the juknis lifecycle with forms that take any data (`lifecycle_only`)."""
+    workflows = lifecycle_only(WORKFLOWS, tmp_path / "definitions")
     for module in ("engine.runtime.years", "engine.runtime.tasks", "engine.runtime.actions",
-                   "engine.people.users"):
+                   "engine.runtime.stage_forms", "engine.people.users"):
         monkeypatch.setattr(f"{module}.utcnow", lambda: CLI_NOW)
     monkeypatch.delenv("AKSI_WORKFLOWS", raising=False)
     monkeypatch.delenv("AKSI_DATABASE_URL", raising=False)
@@ -45,7 +48,7 @@ def cli(monkeypatch, db_url):
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None):
-        return runner.invoke(main, ["--workflows", str(WORKFLOWS), "--db", db_url, *args],
+        return runner.invoke(main, ["--workflows", str(workflows), "--db", db_url, *args],
                              input=input)
 
     yield run
@@ -184,17 +187,17 @@ def test_task_act_ok_and_refused(ready_cli, raw_db, tmp_path):
         ("submitted", "returned", 3)
 
     data = tmp_path / "data.json"
-    data.write_text(json.dumps({"kec_analisis_situasi": {"catatan": "lengkap"}}))
+    data.write_text(json.dumps({"kec_analisis_situasi": {"catatan": {"isi": "lengkap"}}}))
     ok(ready_cli("task", "act", *args, "submit", "--year", "2026", "--data", str(data),
                  "--as", f"operator@{KEC}"))
     with raw_db.session() as s:
         task = find_task(s, KEC, "analisis_situasi", YEAR)
         assert (task.state, task.version) == ("submitted", 4)
-        assert task.data == {"kec_analisis_situasi": {"catatan": "lengkap"}}
+        assert parts_of(s, task.id)[""].data == {"kec_analisis_situasi": {"catatan": {"isi": "lengkap"}}}
         evs = task_events(s, task.id)
         assert [(e.kind, e.actor, e.at) for e in evs[1:]] == [
             ("submit", f"operator@{KEC}", CLI_NOW), ("return", f"verifikator@{KEC}", CLI_NOW),
-            ("submit", f"operator@{KEC}", CLI_NOW)]
+            ("save", f"operator@{KEC}", CLI_NOW), ("submit", f"operator@{KEC}", CLI_NOW)]
         assert evs[2].payload["reason"] == "kurang data"
 
 

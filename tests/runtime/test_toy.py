@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 import engine
 from engine.definitions import load
 from engine.errors import InvalidForm, NotPermitted, Refused
+from engine.forms.entry import stage_documents
 from engine.people import add_user
 from engine.runtime import act_on, find_task, start_year, view
 from engine.store.models import Case, Event, Task
@@ -80,14 +81,14 @@ def test_toy_lifecycle_roles_and_forms(db, toy_defs):
             act_on(s, code, "survey", YEAR, "file", f"clerk@{DISTRICTS[1]}", now=MAY)
         with pytest.raises(InvalidForm) as info:
             act_on(s, code, "survey", YEAR, "file", f"clerk@{code}",
-                   data={"district_survey": {"note": 5}}, now=MAY)
-        assert len(info.value.problems) == 1 and "district_survey" in info.value.problems[0]
+                   data={"district_survey": {"isian": {"note": 5}}}, now=MAY)
+        assert len(info.value.problems) == 1 and "«Catatan»" in info.value.problems[0]
         with pytest.raises(InvalidForm):
             act_on(s, code, "survey", YEAR, "file", f"clerk@{code}",
                    data={"region_digest": {}}, now=MAY)
     with db.session() as s:
         filed = act_on(s, code, "survey", YEAR, "file", f"clerk@{code}",
-                       data={"district_survey": {"note": "ok"}}, now=MAY)
+                       data={"district_survey": {"isian": {"note": "ok"}}}, now=MAY)
         # accept may be fired by checker or chief
         accepted = act_on(s, code, "survey", YEAR, "accept", f"chief@{code}", now=MAY)
     assert (filed.from_state, filed.to_state) == ("draft", "filed")
@@ -96,12 +97,15 @@ def test_toy_lifecycle_roles_and_forms(db, toy_defs):
                                 "state": "draft"}]
     with db.session() as s:
         t = find_task(s, code, "survey", YEAR)
-        assert t.data == {"district_survey": {"note": "ok"}}
+        assert stage_documents(s, toy_defs["district"], t) == {
+            "district_survey": {"isian": {"note": "ok"}}}
         evs = task_events(s, t.id)
         assert [(e.kind, e.actor) for e in evs] == [
-            ("unseal", "system"), ("file", f"clerk@{code}"), ("accept", f"chief@{code}")]
-        assert evs[1].payload == {"roles": ["clerk"], "forms": ["district_survey"]}
-        assert evs[2].payload == {"roles": ["chief"]}
+            ("unseal", "system"), ("save", f"clerk@{code}"), ("file", f"clerk@{code}"),
+            ("accept", f"chief@{code}")]
+        assert evs[1].payload == {"unit": "", "forms": ["district_survey"]}
+        assert evs[2].payload == {"roles": ["clerk"], "forms": ["district_survey"]}
+        assert evs[3].payload == {"roles": ["chief"]}
 
 
 def test_toy_quorum_opens_parent_at_half_the_children(db, toy_defs):

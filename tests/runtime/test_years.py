@@ -127,15 +127,15 @@ def test_cases_pin_the_definition_and_its_snapshot(regions, defs):
         assert s.scalar(select(func.count()).select_from(DefinitionRow)) == len(defs)
 
 
-def test_editing_yaml_later_does_not_change_running_cases(regions, defs, tmp_path):
+def test_editing_yaml_later_does_not_change_running_cases(regions, juknis_defs, tmp_path):
     with regions.session() as s:
-        start_year(s, defs, YEAR, province="19", now=NOW)
+        start_year(s, juknis_defs, YEAR, province="19", now=NOW)
     copy = copy_definitions(WORKFLOWS, tmp_path / "edited")
     edit(copy / "kecamatan.yaml", 'due: "01-15"', 'due: "01-20"')
     edited = load(copy)
-    old, new = defs["kecamatan"], edited["kecamatan"]
+    old, new = juknis_defs["kecamatan"], edited["kecamatan"]
     assert old.content_hash != new.content_hash
-    assert edited["kabkota"].content_hash == defs["kabkota"].content_hash
+    assert edited["kabkota"].content_hash == juknis_defs["kabkota"].content_hash
 
     with regions.session() as s:
         again = start_year(s, edited, YEAR, province="19", now=NOW)  # same year: nothing new

@@ -20,7 +20,7 @@ SECRET = "rahasia-uji-0123456789"
 def add_events(db, specs: Iterable[tuple[str, str | None]], *, at: dt.datetime = NOW,
                actor: str = "operator@19.01.01") -> list[int]:
     """Write one event per (kind, region_code) with the engine's `record`; return their ids."""
-    from engine.runtime import events
+    from engine.store import events
     from engine.store.models import Event
 
     with db.session() as session:

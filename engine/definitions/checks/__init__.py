@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Finding
-from . import calendar, graph, lifecycle, references, scoring
+from . import calendar, forms, graph, lifecycle, references, scoring
 from .corpus import Corpus
 
 CHECKS = (
@@ -19,6 +19,7 @@ CHECKS = (
     graph.check,
     calendar.check,
     scoring.check,
+    forms.check,
 )
 
 

@@ -158,6 +158,19 @@ def forms_dir(doc: SourceDoc) -> Path:
     return (doc.path.parent / doc.data.get("forms", DEFAULT_FORMS_DIR)).resolve()
 
 
+def shown(path: Path) -> Path:
+    """``path`` as findings name it: relative to the working directory when inside it."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def rules_file(folder: Path, form: str) -> Path:
+    """The rules file beside a form schema (it may not exist)."""
+    return folder / f"{form}.rules.yaml"
+
+
 def _forms(doc: SourceDoc) -> Iterator[Finding]:
     folder = forms_dir(doc)
     checked: dict[str, str | None] = {}

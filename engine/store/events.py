@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
-from ..store.models import Event
-from ..store.prepared import Prepared
+from .models import Event
+from .prepared import Prepared
 
 SYSTEM_ACTOR = "system"
 _COLUMNS = ("at", "kind", "actor", "case_id", "task_id", "region_code", "level", "year", "stage",
