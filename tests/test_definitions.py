@@ -8,10 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.definitions import (
     DayOfYear, Definition, DefinitionError, RoleRef, Severity, check, default_directory, load,
 )
+from engine.forms.spec import plain
 from helpers import TOY_WORKFLOWS, WORKFLOWS, ToyCopy
 
 
@@ -77,7 +79,12 @@ def test_shipped_definitions_carry_their_output_forms(shipped):
         outputs = {form for s in d.stages for form in s.outputs}
         assert outputs and set(d.forms) == outputs
         for form in outputs:
-            assert d.forms[form] == json.loads((forms / f"{form}.json").read_text("utf-8"))
+            assert plain(d.forms[form]) == json.loads((forms / f"{form}.json").read_text("utf-8"))
+            rules = forms / f"{form}.rules.yaml"
+            if rules.is_file():
+                assert plain(d.form_rules[form]) == yaml.safe_load(rules.read_text("utf-8"))
+            else:
+                assert form not in d.form_rules
 
 
 # --- frozen definitions ----------------------------------------------------------------------
@@ -160,7 +167,7 @@ def test_content_hash_changes_with_an_output_form(toy: ToyCopy):
     before = {d.level: d.content_hash for d in load(toy.workflows)}
     form = toy.forms / "region_digest.json"
     schema = json.loads(form.read_text("utf-8"))
-    schema["properties"]["total"] = {"type": "integer"}
+    schema["properties"]["isian"]["properties"]["total"] = {"type": "integer", "title": "Total"}
     form.write_text(json.dumps(schema), encoding="utf-8")
     after = {d.level: d.content_hash for d in load(toy.workflows)}
     assert after["region"] != before["region"]

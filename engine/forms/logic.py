@@ -31,7 +31,13 @@ OPERATORS = ("var", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "
 
 
 class Missing(Exception):
-    """A field the rule reads is not filled: the rule is not judged."""
+    """A field the rule reads is not filled (or not of a type the rule can judge): the
+    rule is not judged."""
+
+
+# What evaluating a rule may raise on data the schema refuses anyway (a modulo by zero,
+# a text where a number belongs): the rule is then not judged, like a missing field.
+NOT_JUDGED = (Missing, ArithmeticError, TypeError, ValueError)
 
 
 class LogicError(ValueError):
@@ -63,9 +69,20 @@ def _fold(fn: Callable[[Any, Any], Any], args: list[Fn]) -> Fn:
     return run
 
 
+def _comparable(a: Any, b: Any) -> bool:
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+    return numbers or (isinstance(a, str) and isinstance(b, str))
+
+
 def _compare(fn: Callable[[Any, Any], bool], args: list[Fn]) -> Fn:
     left, right = args
-    return lambda data: fn(left(data), right(data))
+
+    def run(data: Mapping[str, Any]) -> bool:
+        a, b = left(data), right(data)
+        if not _comparable(a, b):
+            raise Missing((a, b))  # a value of the wrong type is the schema's problem
+        return fn(a, b)
+    return run
 
 
 def _divide(args: list[Fn]) -> Fn:

@@ -16,7 +16,7 @@ import math
 import random
 from typing import Any, Callable, Mapping
 
-from .logic import Missing, compile_logic
+from .logic import NOT_JUDGED, compile_logic
 from .rules import CYCLE, ERROR, rules_of
 from .spec import PER_REGION, ROWS, Field, Section, spec_of
 from .validate import SUBMIT, FormContext, _validator
@@ -209,7 +209,7 @@ class _DocView(_RowView):
 def _eval(node: Any, view: _RowView, cycle: Mapping[str, Any]) -> Any:
     try:
         return compile_logic(node)[0](view.data(cycle))
-    except Missing:
+    except NOT_JUDGED:
         return None
 
 
@@ -229,6 +229,8 @@ def _repair(node: Any, view: _RowView, cycle: Mapping[str, Any]) -> bool:
         return any([_repair(a, view, cycle) for a in args])
     if op == "or":
         return _repair(args[0], view, cycle)
+    if op == "if" and isinstance(args, (list, tuple)) and len(args) == 3:
+        return _repair(args[1] if _eval(args[0], view, cycle) else args[2], view, cycle)
     if op not in ("<=", "<", ">=", ">", "==") or not isinstance(args, (list, tuple)) \
             or len(args) != 2:
         return _try_choices(node, view, cycle)
@@ -241,9 +243,9 @@ def _repair(node: Any, view: _RowView, cycle: Mapping[str, Any]) -> bool:
             return True
         if isinstance(left, Mapping) and "-" in left and len(left["-"]) == 2 \
                 and _var(left["-"][0]) and isinstance(target, (int, float)):
-            other = _eval(left["-"][1], view, cycle)  # a - b >= c: a = b + c
+            other = _eval(left["-"][1], view, cycle)  # a - b >= c: a = b (or b + c when c > 0)
             if isinstance(other, (int, float)):
-                view.set(_var(left["-"][0]), _bump(math.ceil(other + target), op == ">"))
+                view.set(_var(left["-"][0]), _tidy(other + max(target, 0) + (1 if op == ">" else 0)))
                 return True
         return _repair({"<=" if op == ">=" else "<": [right, left]}, view, cycle)
     if op == "==":
@@ -259,10 +261,9 @@ def _repair(node: Any, view: _RowView, cycle: Mapping[str, Any]) -> bool:
     if not isinstance(limit, (int, float)):
         return False
     if isinstance(left, Mapping) and "-" in left and len(left["-"]) == 2 and _var(left["-"][0]):
-        # a - b <= c: a = b + c
-        other = _eval(left["-"][1], view, cycle)
+        other = _eval(left["-"][1], view, cycle)  # a - b <= c: a = b (or b + c when c < 0)
         if isinstance(other, (int, float)):
-            view.set(_var(left["-"][0]), math.floor(other + limit) - (1 if op == "<" else 0))
+            view.set(_var(left["-"][0]), _tidy(other + min(limit, 0) - (1 if op == "<" else 0)))
             return True
     limit = max(0, math.floor(limit) - (1 if op == "<" else 0))
     if name:
@@ -293,6 +294,11 @@ def _try_choices(node: Any, view: _RowView, cycle: Mapping[str, Any]) -> bool:
                 return True
         view.set(name, before)
     return False
+
+
+def _tidy(value: float) -> int | float:
+    """A computed value as a person would enter it: whole when it is, else two decimals."""
+    return int(value) if float(value).is_integer() else round(value, 2)
 
 
 def _bump(value: int, strict: bool) -> int:

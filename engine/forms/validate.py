@@ -26,7 +26,7 @@ from typing import Any, Iterator, Mapping
 import jsonschema
 
 from ..regions import is_within
-from .logic import Missing
+from .logic import NOT_JUDGED
 from .rules import CYCLE, ERROR, WARNING, Rule, RuleSet, rules_of
 from .spec import PER_REGION, ROWS, Field, FormSpec, Section, plain, spec_of
 
@@ -120,6 +120,9 @@ def _shown(value: Any) -> str:
         value = int(value)
     if isinstance(value, int):
         return f"{value:,}".replace(",", ".")
+    if isinstance(value, float):
+        whole, _, fraction = f"{value:,.2f}".rstrip("0").rstrip(".").partition(".")
+        return whole.replace(",", ".") + ("," + fraction if fraction else "")
     return f"'{str(value)[:60]}'"
 
 
@@ -317,7 +320,7 @@ def _rule_problems(spec: FormSpec, rules: RuleSet, doc: Mapping[str, Any], ctx: 
             data = {**doc, CYCLE: cycle}
             try:
                 ok = rule.fn(data)
-            except Missing:
+            except NOT_JUDGED:
                 continue
             if not ok:
                 values = {n: _get(doc, n) for n in rule.fields}
@@ -336,7 +339,7 @@ def _rule_problems(spec: FormSpec, rules: RuleSet, doc: Mapping[str, Any], ctx: 
         for key, row in _rows(section, doc.get(section.name)):
             try:
                 ok = rule.fn({**row, CYCLE: cycle})
-            except Missing:
+            except NOT_JUDGED:
                 continue
             if not ok:
                 text = explain(rule, labels, row)
