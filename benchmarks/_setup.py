@@ -6,7 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine.definitions import load
+from engine.definitions import default_directory, load
+from engine.definitions.variants import lifecycle_only
 from engine.regions import load_regions
 from engine.store import Database
 
@@ -30,7 +31,12 @@ def fresh_database(url: str | None = None, *, province: str | None = None,
     return db
 
 
-def definitions(directory: str | None = None):
+def definitions(directory: str | None = None, *, lifecycle: bool = False):
+    """The definitions; with ``lifecycle``, their lifecycles and gates only, with forms
+    that take any data (engine.definitions.variants): what the hot-path benchmarks time."""
+    if lifecycle:
+        source = Path(directory) if directory else default_directory()
+        return load(lifecycle_only(source, Path(tempfile.mkdtemp(prefix="aksi-lifecycle-"))))
     return load(Path(directory) if directory else None)
 
 

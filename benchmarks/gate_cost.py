@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--db", default=url_from_env())
     ap.add_argument("--rounds", type=int, default=30)
     args = ap.parse_args()
-    defs = definitions()
+    defs = definitions(lifecycle=True)  # the lifecycle path; forms: form_save.py
     db = fresh_database(args.db)  # the whole country: the gate query must not care
     kec = defs.by_tier(3)
     stage = next(s.id for s in kec.stages if not s.after and s.waits_for is None)

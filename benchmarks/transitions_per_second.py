@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--db", default=url_from_env())
     args = ap.parse_args()
     provinces = args.province or ["32", "33", "35"]
-    defs = definitions()
+    defs = definitions(lifecycle=True)  # the lifecycle path; forms: form_save.py
     db = fresh_database(args.db, province=provinces[0])
     now = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
     kecamatan: dict[str, list[str]] = {}

@@ -9,7 +9,7 @@ import click
 
 from ..definitions import Finding, definition_files, source
 from ..definitions import check as run_check
-from ..runtime.library import running_versions
+from ..store.library import running_versions
 from ..store import DEFAULT_URL
 from . import Context, main, pass_context
 

@@ -104,3 +104,7 @@ def set_command(ctx: Context, region: str, stage: str, year: int, username: str,
     for p in result.problems[:50]:
         label = "galat" if p.is_error else "peringatan"
         click.echo(f"  {label:<10} : {p.message}")
+
+
+from . import form_sheets  # noqa: E402,F401  (registers `form template` and `form import`)
+from . import form_files  # noqa: E402,F401  (aksi form attach)

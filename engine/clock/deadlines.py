@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 from zoneinfo import ZoneInfo
 
-import lokal
 
 from ..definitions import DayOfYear
 
@@ -33,12 +32,16 @@ def local(moment: dt.datetime, zone: str) -> dt.datetime:
 def _is_working_day(day: dt.date) -> bool:
     if day.weekday() >= 5:
         return False
+    import lokal  # about a second to import: only deadlines that roll need it
+
     if day.year not in lokal.HOLIDAY_YEARS:
         return True  # no official list yet: weekends only
     return lokal.is_working_day(day)
 
 
 def has_holiday_data(year: int) -> bool:
+    import lokal
+
     return year in lokal.HOLIDAY_YEARS
 
 

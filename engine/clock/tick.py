@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select, update
 
 from ..runtime import gates, notices
-from ..runtime.library import pinned
+from ..store.library import pinned
 from ..store import Database
 from ..store.models import Task
 from .deadlines import utcnow

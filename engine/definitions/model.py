@@ -127,9 +127,11 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
-    stage: str
+    stage: str | None  # a stage criterion: done (or on time); None for a measure of form data
     weight: float
     when: str  # "done" or "on_time"
+    name: str = ""
+    measure: Mapping[str, Any] | None = None  # {"coverage"|"ratio"|"rows"|"children": {...}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +268,8 @@ def _build(d: dict, forms: dict, rules: dict, snapshot: str) -> Definition:
     sc = d.get("scoring")
     scoring = Scoring(
         stage=sc["stage"],
-        criteria=tuple(Criterion(c["stage"], c["weight"], c.get("when", "done"))
+        criteria=tuple(Criterion(c.get("stage"), c["weight"], c.get("when", "done"),
+                                 c.get("name", ""), _frozen(c.get("measure")))
                        for c in sc["criteria"]),
         bands=tuple(sorted((Band(b["name"], b["min"]) for b in sc["bands"]),
                            key=lambda b: -b.min)),

@@ -27,8 +27,10 @@ from ..people import Actor, acting_roles
 from ..people.scope import holds
 from ..regions import tier_of
 from ..store import events
+from ..store.library import pinned
 from ..store.models import Region, Task
 from ..store.prepared import Prepared
+from . import computed, files
 from .parts import WHOLE, Part, documents, merge_into, parts_of, rollups_of, write_part
 from .spec import PER_REGION, ROWS, spec_of
 from .validate import DRAFT, SUBMIT, FormContext, Problem, check_document, owned_by
@@ -194,6 +196,10 @@ def save(session: Session, *, task: Any, definition: Any, actor: Actor,
     else:
         part_unit = WHOLE
     _refuse_foreign(definition, stage, part_unit, data, context)
+    strangers = files.unknown_files(definition, data, files.known_files(session, task.id))
+    if strangers:  # a hash alone must not attach (and so open) another stage's file
+        raise InvalidForm("berkas belum diunggah untuk tahap ini: " + ", ".join(strangers),
+                          problems=strangers, **context)
 
     locked = lock_stage(session, task.id)
     editable = {s for t in triggers for s in t.sources}
@@ -259,9 +265,12 @@ def _merged_part(mine: Part | None, data: Mapping[str, Any]) -> dict:
 # -- checking a whole stage ------------------------------------------------------------------
 
 def stage_documents(session: Session, definition: Any, task: Any) -> dict[str, dict]:
-    """Form id -> the stage's document as it stands (roll-up under every part)."""
-    return documents(definition, task.stage, parts_of(session, task.id),
+    """Form id -> the stage's document as it stands: roll-up under every part, and the
+    fields the engine computes (publication list, children's states and classes)."""
+    docs = documents(definition, task.stage, parts_of(session, task.id),
                      rollups_of(session, task.id))
+    computed.fill(session, definition, task, docs, lambda h: pinned(session, h))
+    return docs
 
 
 def stage_problems(session: Session, definition: Any, task: Any, *, phase: str = SUBMIT,

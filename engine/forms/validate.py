@@ -206,13 +206,18 @@ class _Where:
 
 def _schema_problems(definition: Any, form: str, doc: Any, phase: str,
                      where: _Where) -> Iterator[Problem]:
+    said: set[tuple] = set()
     for err in _validator(definition, form, phase).iter_errors(doc):
         path = list(err.absolute_path)
         if err.validator == "required":
+            # jsonschema gives one error per missing name, each carrying the whole list.
             missing = [n for n in err.validator_value
                        if isinstance(err.instance, dict) and n not in err.instance]
             for name in missing:
-                yield where.problem(ERROR, path + [name], "belum diisi")
+                key = (*map(str, path), name)
+                if key not in said:
+                    said.add(key)
+                    yield where.problem(ERROR, path + [name], "belum diisi")
             continue
         yield where.problem(ERROR, path, _reason(err))
 

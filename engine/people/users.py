@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -82,13 +83,16 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
 
 # Checked against when there is no user or no password: a refusal takes as long either
 # way, so the time of an answer does not tell which usernames exist.
-_NOBODY = generate_password_hash("tidak ada pengguna ini")
+# Made on first use: hashing takes a fifth of a second, which every command would pay.
+@functools.cache
+def _nobody() -> str:
+    return generate_password_hash("tidak ada pengguna ini")
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
     known = user is not None and user.active and bool(user.password_hash)
-    matches = check_password_hash(user.password_hash if known else _NOBODY, password)
+    matches = check_password_hash(user.password_hash if known else _nobody(), password)
     return user if known and matches else None
 
 

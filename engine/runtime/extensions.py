@@ -22,7 +22,7 @@ from ..regions import is_within, within_clause
 from ..store.models import DefinitionRow, Region, Task
 from ..store import events
 from . import notices
-from .library import pinned
+from ..store.library import pinned
 
 _TASKS = Task.__table__
 _MOVE = (update(_TASKS)

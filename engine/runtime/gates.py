@@ -29,7 +29,7 @@ from ..store.models import Region, Task
 from ..store.prepared import Prepared
 from ..errors import Conflict
 from ..store import events
-from .library import pinned
+from ..store.library import pinned
 from .machines import next_state
 
 

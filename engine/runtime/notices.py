@@ -38,7 +38,7 @@ from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
 from ..store.prepared import Prepared
 from ..store.types import UTCDateTime
 from ..store import events
-from .library import pinned
+from ..store.library import pinned
 
 REMINDER, ESCALATION = "reminder", "escalation"
 _MORNING_GAP = dt.timedelta(hours=15, minutes=59, seconds=59)  # 08:00 to 23:59:59

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..clock import utcnow
 from ..regions import within_clause
 from ..store.models import Task
-from .library import pinned
+from ..store.library import pinned
 
 
 @dataclass

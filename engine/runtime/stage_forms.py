@@ -23,7 +23,7 @@ from ..forms.entry import SaveResult, last_year
 from ..forms.spec import PER_REGION, ROWS
 from ..people import Actor, actor, can_see
 from .actions import _FIND
-from .library import pinned
+from ..store.library import pinned
 from .tasks import find_task
 
 

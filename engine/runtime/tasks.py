@@ -18,7 +18,7 @@ from ..clock import utcnow
 from ..errors import NotFound, NotPermitted
 from ..forms.entry import stage_documents
 from ..forms.parts import parts_of
-from .library import pinned
+from ..store.library import pinned
 from .machines import triggers_from
 
 

@@ -29,7 +29,7 @@ from ..store.models import Case, Event, Region, Task
 from ..store.types import JSONDocument, UTCDateTime
 from ..store import events
 from . import gates, notices
-from .library import pin
+from ..store.library import pin
 
 BATCH = 2000  # cases per statement batch (and per progress step)
 

@@ -309,3 +309,48 @@ class WebhookCursor(Base):
 
     subscription: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigId, default=0)
+
+
+class Attachment(Base):
+    """A file kept once by its SHA-256 (the blob lives in the files directory, see
+    forms/files.py): uploads of the same content by many people share it."""
+
+    __tablename__ = "attachments"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))  # read from the content, never the name
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AttachmentUse(Base):
+    """A file uploaded for one stage: what lets its form data name the file, and who may
+    download it (those who see the stage's region)."""
+
+    __tablename__ = "attachment_uses"
+    __table_args__ = (UniqueConstraint("task_id", "sha256", name="uq_attachment_uses_task_sha256"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachments.sha256"), index=True)
+    name: Mapped[str] = mapped_column(String(255))  # the uploader's file name, sanitized
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class RenderedDocument(Base):
+    """The rendering of an approved stage's document, kept as an attachment blob: one per
+    (stage, form, format, approval), so an approved document never changes and a stage
+    approved again (after a reopen) gets a new one."""
+
+    __tablename__ = "rendered_documents"
+    __table_args__ = (UniqueConstraint("task_id", "form", "media_type", "done_at",
+                                       name="uq_rendered_documents_task_form_type_done"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    form: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachments.sha256"), index=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    rendered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -12,12 +12,16 @@ reason missing, forms invalid). A refused action changes nothing.
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from ..clock import utcnow
 from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
 from ..people import can_see, token_actor
-from ..runtime import act_on, find_task, list_tasks, progress, view
+from ..forms import documents as printable
+from ..forms import spec_of
+from ..forms.files import content_disposition, open_download, store_upload
+from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
+from ..store.library import pinned
 from .store import database
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,3 +120,100 @@ def year_progress():
     with database().session() as session:
         rows = progress(session, areas, year)
     return jsonify({"year": year, "areas": sorted(areas), "stages": [r.as_dict() for r in rows]})
+
+
+# -- forms: read, save a part, attach, download, documents -----------------------------------
+
+@bp.get("/forms/<int:year>/<region>/<stage>")
+def forms(year: int, region: str, stage: str):
+    """The stage's documents: every part's state, the data, problems, completeness, and last
+    year's approved values."""
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    try:
+        with database().session() as session:
+            shown = show_forms(session, region, stage, year, user=g.api_actor)
+    except AksiError as exc:
+        return _refusal(exc)
+    return jsonify(shown.as_dict())
+
+
+@bp.put("/forms/<int:year>/<region>/<stage>")
+def save_forms(year: int, region: str, stage: str):
+    """Save a draft of the caller's part: ``{"data": {form: patch}, "unit", "expected_version"}``."""
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict) \
+            or type(body.get("expected_version", 0)) not in (int, type(None)) \
+            or not isinstance(body.get("unit", ""), (str, type(None))):
+        return _problem(400, "BadRequest", "badan permintaan harus objek JSON: "
+                        '{"data": {formulir: {...}}, "unit": teks, "expected_version": bilangan bulat}')
+    try:
+        with database().session() as session:
+            saved = save_on(session, region, stage, year, g.api_actor.username, body["data"],
+                            unit=body.get("unit"), expected_version=body.get("expected_version"))
+    except AksiError as exc:
+        return _refusal(exc)
+    return jsonify(saved.as_dict())
+
+
+@bp.post("/forms/<int:year>/<region>/<stage>/files")
+def attach(year: int, region: str, stage: str):
+    """Upload a file (multipart: ``file``, ``field`` = form.section.field) for a stage; the
+    answer is the file object to put in that field with a save."""
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    upload, target = request.files.get("file"), request.form.get("field", "")
+    form_id, _, path = target.partition(".")
+    try:
+        with database().session() as session:
+            task = find_task(session, region, stage, year)
+            definition = pinned(session, task.definition_hash)
+            found = (spec_of(definition, form_id).find(path)
+                     if form_id in definition.stage(stage).outputs else None)
+            if upload is None or found is None or found[1].kind != "file":
+                return _problem(400, "BadRequest", "kirim 'file' dan 'field' (formulir.bagian."
+                                "isian) yang berupa isian berkas tahap ini")
+            stored = store_upload(session, task=task, field=found[1], content=upload.read(),
+                                  name=upload.filename or "berkas", username=g.api_actor.username,
+                                  now=utcnow())
+    except AksiError as exc:
+        return _refusal(exc)
+    return jsonify(stored), 201
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    answer = Response(content, mimetype=media_type)
+    answer.headers["Content-Disposition"] = content_disposition(filename)
+    answer.headers["X-Content-Type-Options"] = "nosniff"
+    return answer
+
+
+@bp.get("/files/<sha256>")
+def download(sha256: str):
+    try:
+        with database().session() as session:
+            path, media_type, filename = open_download(session, sha256=sha256, user=g.api_actor)
+    except AksiError as exc:
+        return _refusal(exc)
+    return _download(path.read_bytes(), media_type, filename)
+
+
+@bp.get("/documents/<int:year>/<region>/<stage>")
+def document(year: int, region: str, stage: str):
+    """A stage's document as PDF (``?format=html`` for the print page, ``?form=`` for one
+    of several)."""
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    fmt = request.args.get("format", "pdf")
+    if fmt not in ("pdf", "html"):
+        return _problem(400, "BadRequest", "format harus pdf atau html")
+    try:
+        with database().session() as session:
+            content, media_type, filename = printable.document(
+                session, region=region, stage=stage, year=year, form=request.args.get("form"),
+                fmt=fmt, user=g.api_actor)
+    except AksiError as exc:
+        return _refusal(exc)
+    return _download(content, media_type, filename)

@@ -18,7 +18,7 @@ from engine.forms.parts import parts_of
 from engine.forms.sample import sample_document
 from engine.people import add_user
 from engine.runtime import act_on, find_task, save_on, start_year
-from engine.runtime.library import pinned
+from engine.store.library import pinned
 from engine.store import Database
 from engine.store.models import Event
 from runtime.conftest import juknis_defs, regions  # noqa: F401

@@ -244,3 +244,11 @@ def test_arbitrary_json_never_crashes_validation(kec, ctx, junk, section, desa):
             for p in check_document(kec, ANALISIS, doc, ctx, phase=phase):
                 assert isinstance(p.message, str) and p.message
                 json.dumps(p.as_dict())
+
+
+def test_each_missing_field_is_said_once(kec, ctx, doc):
+    doc["desa"][f"{KEC}.2001"] = {"jumlah_penduduk": 10}
+    found = [p for p in errors(check_document(kec, ANALISIS, doc, ctx))
+             if p.row == f"{KEC}.2001" and p.message.endswith("belum diisi")]
+    required = [f for f in spec_of(kec, ANALISIS).section("desa").fields if f.required]
+    assert len(found) == len({p.fields for p in found}) == len(required) - 1

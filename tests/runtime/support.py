@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.definitions.variants import lifecycle_only  # noqa: F401 - re-exported
+
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / "workflows"
 FORMS = REPO / "forms"
@@ -44,25 +46,6 @@ def copy_definitions(workflows: Path, root: Path) -> Path:
     shutil.copytree(workflows, root / "workflows")
     shutil.copytree(workflows.parent / "forms", root / "forms")
     return root / "workflows"
-
-
-def lifecycle_only(workflows: Path, root: Path) -> Path:
-    """A copy of ``workflows`` whose stages keep their lifecycle, dates and gates but whose
-    output forms accept any object and whose stages have no parts; returns its folder."""
-    import json
-    import re
-
-    out, forms = root / "workflows", root / "forms"
-    out.mkdir(parents=True)
-    forms.mkdir()
-    for path in sorted(workflows.glob("*.yaml")):
-        text = re.sub(r"(?m)^    parts: .*\n", "", path.read_text(encoding="utf-8"))
-        (out / path.name).write_text(text, encoding="utf-8")
-        for name in re.findall(r"(?m)^    outputs: \[(.*)\]", text):
-            for form in (n.strip() for n in name.split(",")):
-                (forms / f"{form}.json").write_text(json.dumps(
-                    {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}))
-    return out
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -8,7 +8,7 @@ from lokal import wilayah
 from sqlalchemy import select
 
 from engine.runtime import act_on, blockers, find_task, start_year, view
-from engine.runtime.library import pinned
+from engine.store.library import pinned
 from engine.store.models import Event
 
 from .support import (

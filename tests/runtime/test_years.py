@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine.definitions import load
 from engine.regions import load_regions
 from engine.runtime import find_task, start_year
-from engine.runtime.library import pinned
+from engine.store.library import pinned
 from engine.store.models import Case, DefinitionRow, Event, Region, Task
 
 from .support import NOW, UTC, WORKFLOWS, YEAR, copy_definitions, edit

@@ -16,7 +16,16 @@ def check(corpus: Corpus) -> Iterator[Finding]:
         ids = Corpus.stage_ids(doc)
         refs = [(("scoring", "stage"), sc["stage"])]
         refs += [(("scoring", "criteria", i, "stage"), c["stage"])
-                 for i, c in enumerate(sc["criteria"])]
+                 for i, c in enumerate(sc["criteria"]) if "stage" in c]
+        outputs = {f for s in doc.data["stages"] for f in s.get("outputs", [])}
+        for i, c in enumerate(sc["criteria"]):
+            for kind, spec in (c.get("measure") or {}).items():
+                form = spec.get("form")
+                if form is not None and form not in outputs:
+                    yield doc.error(("scoring", "criteria", i, "measure", kind, "form"),
+                                    "unknown-form",
+                                    f"penilaian memakai formulir '{form}' yang bukan keluaran tahap "
+                                    f"mana pun di tingkat {doc.data['level']}{suggest(form, outputs)}")
         for path, sid in refs:
             if sid not in ids:
                 yield doc.error(path, "unknown-stage",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition
-from ..store.models import Case, DefinitionRow
+from .models import Case, DefinitionRow
 from ..errors import NotFound
 
 
