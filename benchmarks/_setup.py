@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 
 from engine.definitions import default_directory, load
 from engine.definitions.variants import lifecycle_only
-from engine.regions import load_regions
+from engine.regions import kemendagri_regions, load_regions
 from engine.store import Database
 
 
@@ -52,3 +55,20 @@ def settle(db: Database) -> None:
             raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             raw.close()
+
+
+def largest_kecamatan() -> tuple[str, int]:
+    """(code, number of desa/kelurahan) of the kecamatan with the most of them."""
+    counts = Counter(code.rsplit(".", 1)[0] for code, _ in kemendagri_regions()
+                     if code.count(".") == 3)
+    return counts.most_common(1)[0]
+
+
+def median_ms(fn, rounds: int) -> float:
+    """The median time of ``rounds`` calls of ``fn``, in milliseconds."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000

@@ -19,19 +19,15 @@ import argparse
 import datetime as dt
 import io
 import random
-import statistics
-import time
-from collections import Counter
 
 from openpyxl import load_workbook
 
-from _setup import definitions, fresh_database, url_from_env
+from _setup import definitions, fresh_database, url_from_env, largest_kecamatan, median_ms
 from engine.forms import spec_of, spreadsheet
 from engine.forms.entry import context_for
 from engine.forms.sample import sample_document
 from engine.forms.spec import PER_REGION, ROWS
 from engine.people import add_user
-from engine.regions import kemendagri_regions
 from engine.runtime import find_task, save_on, start_year
 from engine.store.library import pinned
 from engine.store.models import Region
@@ -39,21 +35,6 @@ from engine.store.models import Region
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 YEAR, STAGE, FORM = 2026, "analisis_situasi", "kec_analisis_situasi"
-
-
-def largest_kecamatan() -> tuple[str, int]:
-    counts = Counter(code.rsplit(".", 1)[0] for code, _ in kemendagri_regions()
-                     if code.count(".") == 3)
-    return counts.most_common(1)[0]
-
-
-def median_ms(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def by_unit(spec, patch: dict) -> dict[str, dict]:

@@ -18,40 +18,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import statistics
-import time
-from collections import Counter
 
 import jsonschema
 
-from _setup import definitions, fresh_database, url_from_env
+from _setup import definitions, fresh_database, url_from_env, largest_kecamatan, median_ms
 from engine.forms import check_document, spec_of
 from engine.forms.entry import context_for
 from engine.forms.sample import sample_document
 from engine.forms.spec import plain
 from engine.people import add_user
-from engine.regions import kemendagri_regions
 from engine.runtime import act_on, find_task, save_on, start_year
 from engine.store.library import pinned
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 STAGE, FORM = "analisis_situasi", "kec_analisis_situasi"
-
-
-def largest_kecamatan() -> tuple[str, int]:
-    counts = Counter(code.rsplit(".", 1)[0] for code, _ in kemendagri_regions()
-                     if code.count(".") == 3)
-    return counts.most_common(1)[0]
-
-
-def median_ms(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:

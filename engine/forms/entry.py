@@ -68,11 +68,20 @@ def lock_stage(session: Session, task_id: int) -> Any:
 
 # -- the context a document is checked in ----------------------------------------------------
 
+def _needs_rows(definition: Any, stage_id: str) -> bool:
+    """Do the stage's forms have rows per region, or fields naming one?"""
+    return any(section.kind == PER_REGION or any(f.ref in ("desa", "kelurahan", "child")
+                                                 for f in section.fields)
+               for form in definition.stage(stage_id).outputs if form in definition.forms
+               for section in spec_of(definition, form).sections)
+
+
 def context_for(session: Session, definition: Any, task: Any, *,
                 previous: Mapping[str, Any] | None = None) -> FormContext:
     rows = dict(session.execute(select(Region.code, Region.name)
                                 .where(Region.parent_code == task.region_code)
-                                .order_by(Region.code)).all())
+                                .order_by(Region.code)).all()) \
+        if _needs_rows(definition, task.stage) else {}
     return FormContext(region=task.region_code, year=task.year, rows=rows,
                        stages=tuple(s.id for s in definition.stages), previous=previous,
                        row_kind=ROW_KINDS.get(tier_of(task.region_code) + 1, "Wilayah"))

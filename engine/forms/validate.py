@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 import jsonschema
