@@ -764,3 +764,129 @@ def test_definition_changed_when_running_cases_use_another_version(tmp_path):
     assert finding["line"] == text.splitlines().index("level: district") + 1
     assert "2026" in finding["message"]
     assert runner.invoke(main, base + ["check", "--strict"]).exit_code == 1
+
+
+# --- forms: shape, owners, rules files -----------------------------------------------------
+
+def _write_form(toy, name: str, schema: dict) -> tuple[Path, str]:
+    path = toy.forms / f"{name}.json"
+    text = json.dumps(schema, indent=2)
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def _survey(**extra_fields) -> dict:
+    fields = {"note": {"type": "string", "title": "Catatan"}, **extra_fields}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+            "title": "Survei", "properties": {
+                "isian": {"type": "object", "title": "Isian", "properties": fields}}}
+
+
+def _at(text: str, needle: str) -> tuple[int, int]:
+    from helpers import locate
+
+    return locate(text, needle)
+
+
+def test_form_shape(toy):
+    schema = _survey()
+    schema["properties"]["loose"] = {"type": "string"}
+    schema["properties"]["isian"]["properties"]["nested"] = {
+        "type": "object", "title": "N", "properties": {"a": {"type": "string"}}}
+    path, text = _write_form(toy, "district_survey", schema)
+    found = [f for f in toy.check() if f.code == "form-shape"]
+    assert all(f.file == str(path) and f.severity is ERROR for f in found)
+    loose, nested = _at(text, '"loose": {'), _at(text, '"nested": {')
+    assert sorted((f.line, f.column) for f in found) == sorted([  # at the values
+        (loose[0], loose[1] + len('"loose": ')), (nested[0], nested[1] + len('"nested": '))])
+
+
+def _with_units(toy) -> None:
+    toy.edit("district", "  clerk:\n    name: District Clerk\n",
+             "  clerk:\n    name: District Clerk\n    units: [Front, Back]\n")
+
+
+def test_unknown_unit(toy):
+    _with_units(toy)
+    path, text = _write_form(toy, "district_survey", _survey(
+        count={"type": "integer", "title": "Jumlah", "x-unit": "Middle"}))
+    f = only(toy.check(), "unknown-unit")
+    assert f.file == str(path) and "'Middle'" in f.message
+    line, col = _at(text, '"x-unit": "Middle"')
+    assert (f.line, f.column) == (line, col + len('"x-unit": '))
+    toy.edit("district", "    outputs: [district_survey]\n",
+             "    outputs: [district_survey]\n    parts: [Front, Side]\n")
+    assert_at(only([g for g in toy.check() if g.file == toy.file("district")], "unknown-unit"),
+              toy.file("district"), toy.locate("district", "Side"))
+
+
+def test_unowned_field_and_parts_without_lifecycle(toy):
+    _with_units(toy)
+    path, text = _write_form(toy, "district_survey", _survey(
+        count={"type": "integer", "title": "Jumlah", "x-unit": "Front"}))
+    toy.edit("district", "    outputs: [district_survey]\n",
+             "    outputs: [district_survey]\n    parts: [Front, Back]\n")
+    findings = toy.check()
+    f = only(findings, "unowned-field")
+    assert f.file == str(path) and "'isian.note'" in f.message
+    line, col = _at(text, '"note": {')
+    assert (f.line, f.column) == (line, col + len('"note": '))
+    g = only(findings, "parts-without-lifecycle")
+    line, col = toy.locate("district", "parts: [Front, Back]")
+    assert_at(g, toy.file("district"), (line, col + len("parts: ")))
+    toy.edit("district", "  on_child_reopened: relock\n",
+             "  on_child_reopened: relock\n  parts:\n    all: [file, accpt]\n")
+    h = only(toy.check(), "unknown-trigger")
+    assert_at(h, toy.file("district"), toy.locate("district", "accpt"))
+
+
+def _rules(toy, text: str) -> tuple[Path, str]:
+    path = toy.forms / "district_survey.rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def test_rules_files_are_checked_where_they_are_wrong(toy):
+    _write_form(toy, "district_survey", _survey(
+        count={"type": "integer", "title": "Jumlah"}))
+    path, text = _rules(toy, "\n".join([
+        "form: district_surve",
+        "rules:",
+        "  - id: a",
+        "    section: isain",
+        "    check: {\"<=\": [{var: count}, 3]}",
+        "  - id: b",
+        "    section: isian",
+        "    check: {\"<=\": [{var: cont}, 3]}",
+        "  - id: c",
+        "    section: isian",
+        "    check: {\"<=\": [{var: note}, 3]}",
+        "  - id: d",
+        "    section: isian",
+        "    check: {\"sqrt\": [{var: count}]}",
+        ""]))
+    findings = [f for f in toy.check() if f.file == str(path)]
+    got = sorted((f.code, f.line, f.column) for f in findings)
+    line_of = {n: i + 1 for i, n in enumerate(text.splitlines())}
+    assert got == sorted([
+        ("form-rules", 1, 7),
+        ("unknown-section", line_of["    section: isain"], 14),
+        ("unknown-field", line_of['    check: {"<=": [{var: cont}, 3]}'], 12),
+        ("bad-rule", line_of['    check: {"<=": [{var: note}, 3]}'], 12),
+        ("bad-rule", line_of['    check: {"sqrt": [{var: count}]}'], 12),
+    ])
+    by = {f.line: f.message for f in findings}
+    assert "isian 'cont' tidak ada" in by[line_of['    check: {"<=": [{var: cont}, 3]}']]
+    assert "teks" in by[line_of['    check: {"<=": [{var: note}, 3]}']]
+    assert "'sqrt' tidak dikenal" in by[line_of['    check: {"sqrt": [{var: count}]}']]
+    _rules(toy, "form: district_survey\nrulez: []\n")
+    f = only(toy.check(), "form-rules")
+    assert (f.line, f.column) == (2, 1) and "'rulez'" in f.message and "'rules'" in f.message
+
+
+def test_unknown_form_in_a_scoring_measure(toy):
+    toy.edit("region", "    - {stage: assess, weight: 40}\n",
+             "    - {stage: assess, weight: 40}\n"
+             "    - {name: Data, weight: 10, measure: {rows: {form: region_digst, section: isian}}}\n")
+    f = only(toy.check(), "unknown-form")
+    assert_at(f, toy.file("region"), toy.locate("region", "region_digst"))

@@ -235,8 +235,16 @@ def _rules(path: Path, form_id: str, form: SourceDoc, doc: SourceDoc,
         yield rules.error((), "form-rules", "berkas aturan harus berupa pemetaan (mapping)")
         return
     for err in jsonschema.Draft202012Validator(RULES_SCHEMA).iter_errors(rules.data):
-        where = "/".join(map(str, err.absolute_path)) or "(akar)"
-        yield rules.error(tuple(err.absolute_path), "form-rules", f"{where}: {err.message}")
+        path = tuple(err.absolute_path)
+        where = "/".join(map(str, path)) or "(akar)"
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            allowed = err.schema.get("properties", {})
+            yield rules.error(path + (extra[0],), "form-rules",
+                              f"{where}: kunci '{extra[0]}' tidak dikenal"
+                              f"{suggest(extra[0], allowed)}", key=True)
+        else:
+            yield rules.error(path, "form-rules", f"{where}: {err.message}")
         return
     if rules.data["form"] != form_id:
         yield rules.error(("form",), "form-rules",
