@@ -50,11 +50,13 @@ def parts_of(session: Session, task_id: int) -> dict[str, Part]:
             for unit, state, data, version, at, by, note in _READ.rows(session, task_id=task_id)}
 
 
+_ROLLUPS = Prepared(select(FormRollup.__table__.c.child_code, FormRollup.__table__.c.data)
+                    .where(FormRollup.__table__.c.task_id == bindparam("task_id")))
+
+
 def rollups_of(session: Session, task_id: int) -> dict[str, Mapping[str, Any]]:
     """Child code -> its rolled-up data ({form: {section: {field: value}}})."""
-    rows = session.execute(select(FormRollup.child_code, FormRollup.data)
-                           .where(FormRollup.task_id == task_id)).all()
-    return {code: data for code, data in rows}
+    return {code: data for code, data in _ROLLUPS.rows(session, task_id=task_id)}
 
 
 def merge_into(target: dict, patch: Mapping[str, Any], *, depth: int = 0) -> dict:

@@ -26,7 +26,11 @@ from .spec import PER_REGION, spec_of
 
 _TASKS = Task.__table__
 _ROLLUPS = FormRollup.__table__
-_PARENT_STAGES = Prepared(select(_TASKS.c.id, _TASKS.c.stage, _TASKS.c.definition_hash).where(
+# Every approval asks whether its parent sums it: one row answers (a case pins one
+# definition), and only then are the parent's stages read.
+_PARENT_DEFINITION = Prepared(select(_TASKS.c.definition_hash).where(
+    _TASKS.c.region_code == bindparam("region"), _TASKS.c.year == bindparam("year")).limit(1))
+_PARENT_STAGES = Prepared(select(_TASKS.c.id, _TASKS.c.stage).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.year == bindparam("year")))
 _DROP = Prepared(delete(_ROLLUPS).where(_ROLLUPS.c.task_id == bindparam("task_id"),
                                         _ROLLUPS.c.child_code == bindparam("child")))
@@ -73,13 +77,13 @@ def child_changed(session: Session, child: Any, child_definition: Any, *, done: 
     rows in the parent's stages that sum it. Returns how many parent stages changed."""
     if not child.parent_code:
         return 0
-    parents = _PARENT_STAGES.rows(session, region=child.parent_code, year=child.year)
-    if not parents:
+    parent = _PARENT_DEFINITION.first(session, region=child.parent_code, year=child.year)
+    if parent is None:
         return 0
-    parent_definition = definition_of(parents[0].definition_hash)
-    wanted = feeds(parent_definition).get(child.stage)
+    wanted = feeds(definition_of(parent.definition_hash)).get(child.stage)
     if not wanted:
         return 0
+    parents = _PARENT_STAGES.rows(session, region=child.parent_code, year=child.year)
     outputs = set(child_definition.stage(child.stage).outputs)
     wanted = [(s, f, r) for s, f, r in wanted if r.form in outputs]
     by_stage = {p.stage: p.id for p in parents}
