@@ -21,9 +21,11 @@ from sqlalchemy import func, select
 
 from engine.cli import main
 from engine.definitions import load
-from engine.simulation import Policy, Settings, SimulationReport, sample, simulate
+from engine.forms.entry import stage_documents, stage_problems
+from engine.store.library import pinned
+from engine.simulation import Policy, Settings, SimulationReport, sample, simulate, username
 from engine.store import Database
-from engine.store.models import Event, Task
+from engine.store.models import Assignment, Event, Task, User
 from helpers import TOY, TOY_WORKFLOWS, WORKFLOWS
 
 YEAR = 2026
@@ -47,12 +49,22 @@ def raw(directory: Path) -> dict[str, dict]:
 
 def run(directory: Path, **options) -> SimulationReport:
     db_url = options.pop("db_url", None)
-    return simulate(load(directory), Settings(YEAR, province=PROVINCE, **options), db_url=db_url)
+    files_dir = options.pop("files_dir", None)
+    return simulate(load(directory), Settings(YEAR, province=PROVINCE, **options), db_url=db_url,
+                    files_dir=files_dir)
 
 
 @pytest.fixture(scope="module")
-def juknis() -> SimulationReport:
-    return run(WORKFLOWS)
+def juknis_db(tmp_path_factory) -> tuple[SimulationReport, str]:
+    """The juknis year with the default settings, and the URL of the database it was played in."""
+    root = tmp_path_factory.mktemp("juknis")
+    url = f"sqlite:///{root / 'sim.db'}"
+    return run(WORKFLOWS, db_url=url, files_dir=root / "files"), url
+
+
+@pytest.fixture(scope="module")
+def juknis(juknis_db) -> SimulationReport:
+    return juknis_db[0]
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +97,7 @@ def cli_year(tmp_path_factory) -> tuple[dict, str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("AKSI_WORKFLOWS", raising=False)
         mp.delenv("AKSI_DATABASE_URL", raising=False)
+        mp.setenv("AKSI_FILES", str(path.parent / "files"))  # the uploads go beside it
         result = CliRunner().invoke(main, ["--workflows", str(WORKFLOWS), "simulate", str(YEAR),
                                            "--json", "--db", str(path)])
     assert result.exit_code == 0, result.output
@@ -156,11 +169,20 @@ def test_nobody_late_nothing_escalates(directory, top):
         assert (row["late"], row["missed"], row["escalations"]) == (0, 0, 0), (level["level"], row)
         assert row["on_time"] == row["tasks"] > 0
     assert report.totals["escalations"] == report.totals["escalations_ticked"] == 0
-    # Every criterion met: every scored region is in the top band.
+    # Every stage criterion met: a level scored on stages alone has every region in the top
+    # band; one also scored on form data earns at least every stage's weight everywhere.
+    definitions = raw(directory)
     for level in report.levels:
-        if level["classification"]:
+        if not level["classification"]:
+            continue
+        criteria = definitions[level["level"]]["scoring"]["criteria"]
+        staged = sum(c["weight"] for c in criteria if "stage" in c)
+        share = staged / sum(c["weight"] for c in criteria) * 100
+        if share == 100:
             assert level["classification"]["bands"][top] == level["regions"]
             assert level["classification"]["mean_score"] == 100
+        else:
+            assert share <= level["classification"]["mean_score"] < 100
 
 
 @pytest.mark.parametrize("directory", [WORKFLOWS, TOY_WORKFLOWS])
@@ -238,38 +260,92 @@ def test_cli_json_matches_the_database(cli_year):
                     if t != d["lifecycle"]["opens_with"]})
 
 
+def _rows_of(value) -> list[dict]:
+    if isinstance(value, dict):
+        return [r for r in value.values() if isinstance(r, dict)]
+    return [r for r in value or [] if isinstance(r, dict)]
+
+
+def _sum(rows: list[dict], names) -> float:
+    names = [names] if isinstance(names, str) else names
+    return sum(r[n] for r in rows for n in names
+               if isinstance(r.get(n), (int, float)) and not isinstance(r.get(n), bool))
+
+
+def measure_fraction(s, data: dict, measure: dict, tasks: dict, region: str) -> float:
+    """A form-data criterion's fraction (0-1), read from the YAML text, the rules files and
+    the documents stored in the database - not from the engine's scoring."""
+    (kind, spec), = measure.items()
+    if kind == "children":  # the band each child's penilaian was approved with
+        children = set(s.scalars(select(Task.region_code).where(Task.parent_code == region)))
+        approved = {}
+        for code, payload in s.execute(select(Event.region_code, Event.payload)
+                                       .join(Task, Task.id == Event.task_id)
+                                       .where(Task.parent_code == region).order_by(Event.id)):
+            if isinstance(payload, dict) and isinstance(payload.get("scoring"), dict):
+                approved[code] = payload["scoring"]["band"]
+        good = sum(approved.get(c) in spec["bands"] for c in children)
+        return good / len(children) if children else 0.0
+    form = spec["form"]
+    stage = next(st["id"] for st in data["stages"] if form in st.get("outputs", []))
+    task = tasks.get(stage)
+    doc = stage_documents(s, pinned(s, task.definition_hash), task).get(form, {}) if task else {}
+    if kind == "rows":
+        return float(len(_rows_of(doc.get(spec["section"]))) >= spec.get("min", 1))
+    if kind == "ratio":
+        rows = _rows_of(doc.get(spec["section"]))
+        to = _sum(rows, spec["to"])
+        return min(1.0, _sum(rows, spec["of"]) / to) if to > 0 else 0.0
+    assert kind == "coverage", kind
+    rules = yaml.safe_load((WORKFLOWS.parent / "forms" / f"{form}.rules.yaml")
+                           .read_text(encoding="utf-8"))
+    shares = []
+    for pair in rules.get("coverage") or []:
+        rows = _rows_of(doc.get(pair["section"]))
+        targeted = _sum(rows, pair["targeted"])
+        if targeted > 0:
+            shares.append(min(100.0, _sum(rows, pair["served"]) / targeted * 100))
+    return sum(shares) / len(shares) / 100 if shares else 0.0
+
+
 def test_cli_scores_agree_with_the_yaml(cli_year):
-    """Classify every region again from the tasks in the database and the YAML's scoring."""
+    """Classify every region again from the database and the YAML's scoring: stage criteria
+    from the tasks, form-data criteria from the stored documents and the rules files."""
     out, url = cli_year
     definitions = raw(WORKFLOWS)
     db = Database(url)
     try:
         with db.session() as s:
-            rows = s.execute(select(Task.level, Task.region_code, Task.stage, Task.state,
-                                    Task.done_at, Task.due_at)).all()
+            tasks = s.scalars(select(Task)).all()
+            for level in out["levels"]:
+                data = definitions[level["level"]]
+                scoring, done = data.get("scoring"), data["lifecycle"]["done"]
+                if scoring is None:
+                    assert level["classification"] is None
+                    continue
+                by_region: dict[str, dict] = {}
+                for t in tasks:
+                    if t.level == level["level"]:
+                        by_region.setdefault(t.region_code, {})[t.stage] = t
+                bands = sorted(scoring["bands"], key=lambda b: -b["min"])
+                total = sum(c["weight"] for c in scoring["criteria"])
+                expected = Counter()
+                for region, stages in by_region.items():
+                    met = 0.0
+                    for c in scoring["criteria"]:
+                        if "stage" not in c:
+                            met += c["weight"] * measure_fraction(s, data, c["measure"], stages,
+                                                                  region)
+                        elif stages[c["stage"]].state == done and (
+                                c.get("when", "done") == "done"
+                                or stages[c["stage"]].done_at <= stages[c["stage"]].due_at):
+                            met += c["weight"]
+                    value = met / total * 100
+                    expected[next(b["name"] for b in bands if value >= b["min"])] += 1
+                assert level["classification"]["bands"] == {
+                    b["name"]: expected[b["name"]] for b in bands}, level["level"]
     finally:
         db.dispose()
-    for level in out["levels"]:
-        data = definitions[level["level"]]
-        scoring, done = data.get("scoring"), data["lifecycle"]["done"]
-        if scoring is None:
-            assert level["classification"] is None
-            continue
-        by_region: dict[str, dict] = {}
-        for r in rows:
-            if r.level == level["level"]:
-                by_region.setdefault(r.region_code, {})[r.stage] = r
-        bands = sorted(scoring["bands"], key=lambda b: -b["min"])
-        expected = Counter()
-        for stages in by_region.values():
-            total = sum(c["weight"] for c in scoring["criteria"])
-            met = sum(c["weight"] for c in scoring["criteria"]
-                      if stages[c["stage"]].state == done
-                      and (c.get("when", "done") == "done"
-                           or stages[c["stage"]].done_at <= stages[c["stage"]].due_at))
-            value = met / total * 100
-            expected[next(b["name"] for b in bands if value >= b["min"])] += 1
-        assert level["classification"]["bands"] == {b["name"]: expected[b["name"]] for b in bands}
     # Not a trivial year: some level spreads over more than one band.
     assert any(sum(1 for n in lv["classification"]["bands"].values() if n) > 1
                for lv in out["levels"])
@@ -313,6 +389,51 @@ def test_cli_bad_options(runner):
     assert runner.invoke(main, [*base, "--province", "99"]).exit_code == 2
     assert runner.invoke(main, [*base, "--province", "19.01"]).exit_code == 2
     assert runner.invoke(main, [*base, "--lateness", "1.5"]).exit_code == 2
+
+
+# --- forms: plausible data, per unit where a stage has parts -----------------------------
+
+def test_approved_analyses_are_valid_and_each_part_came_from_its_unit(juknis_db):
+    """Every approved kecamatan analisis situasi passes every error-level rule on the whole
+    document (the units filled one sample: nobody serves more than another targets); each
+    part was submitted by an operator of its own unit, and verified by its verifikator."""
+    report, url = juknis_db
+    definition = load(WORKFLOWS)["kecamatan"]
+    parted = {s.id: s.parts for s in definition.stages if s.parts}
+    assert set(parted) == {"analisis_situasi", "capaian_semester_1", "capaian_semester_2"}
+    db = Database(url)
+    try:
+        with db.session() as s:
+            approved = s.scalars(select(Task).where(
+                Task.level == "kecamatan", Task.stage == "analisis_situasi",
+                Task.state == definition.lifecycle.done)).all()
+            row = next(r for r in report.level("kecamatan")["stages"]
+                       if r["stage"] == "analisis_situasi")
+            assert len(approved) == row["on_time"] + row["late"] > 0
+            warnings = 0
+            for task in approved:
+                found = stage_problems(s, pinned(s, task.definition_hash), task)
+                assert [str(p) for p in found if p.is_error] == [], task.region_code
+                warnings += sum(not p.is_error for p in found)
+            assert warnings > 0  # the sample leaves a few warnings, as people do
+            unit_of = dict(s.execute(select(User.username, Assignment.unit)
+                                     .join(Assignment, Assignment.user_id == User.id)).all())
+            moves = s.execute(select(Event.kind, Event.actor, Event.region_code, Event.stage,
+                                     Event.payload).where(
+                Event.level == "kecamatan", Event.stage.in_(parted),
+                Event.kind.in_(["submit", "verify"]))).all()
+    finally:
+        db.dispose()
+    submitted: dict[tuple, set] = {}
+    for kind, who, region, stage, payload in moves:
+        (unit,) = payload["units"]  # a part trigger by a unit's person moves that part only
+        assert unit_of[who] == unit
+        role = "operator" if kind == "submit" else "verifikator"
+        assert who == username(role, region, unit)
+        if kind == "submit":
+            submitted.setdefault((region, stage), set()).add(unit)
+    for task in approved:
+        assert submitted[(task.region_code, "analisis_situasi")] == set(parted["analisis_situasi"])
 
 
 # --- the actors' policy, from the definitions alone ---------------------------------------

@@ -44,18 +44,20 @@ def _global_db(ctx: Context) -> str | None:
 @click.option("--return-rate", type=SHARE, default=0.1, show_default=True,
               help="Chance a reviewer sends a stage back (with a reason), at each review.")
 @click.option("--db", "db", metavar="URL|PATH",
-              help="Database to simulate in (must hold no cases yet; kept afterwards). "
-                   "Default: a temporary SQLite file, deleted afterwards.")
+              help="Database to simulate in (must hold no cases yet; kept afterwards; the "
+                   "files uploaded go to $AKSI_FILES, default ./aksi-files). "
+                   "Default: a temporary SQLite file, deleted afterwards with its files.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_context
 def simulate_command(ctx: Context, year: int, province: str, seed: int, lateness: float,
                      missed: float, return_rate: float, db: str | None, as_json: bool) -> None:
     """Play YEAR of one provinsi with synthetic actors and report what happened.
 
-    Synthetic people walk every stage to its done state along the lifecycle's
-    triggers, sometimes send it back (a trigger that needs a reason), and some are
-    late or never finish, as the options say; the clock fires reminders and
-    escalations.
+    Synthetic people fill every stage's forms with plausible data (each unit its own
+    part where a stage is split into parts), walk it to its done state along the
+    lifecycle's triggers, sometimes send it back (a trigger that needs a reason), and
+    some are late or never finish, as the options say; the clock fires reminders and
+    escalations. A submission the forms refuse is listed with its problems.
     Prints on-time / late / missed per level and stage, the notices fired and the
     resulting classification per level. Preview a change to the definitions with
     `aksi --workflows DIR simulate YEAR`.

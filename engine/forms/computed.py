@@ -43,7 +43,16 @@ def fill(session: Session, definition: Any, task: Any, docs: dict[str, dict],
                 rows = doc.setdefault(section.name, {})
                 for code, value in values.items():
                     if value is not None:
-                        rows.setdefault(code, {})[field.name] = value
+                        rows.setdefault(code, {})[field.name] = _choice(field, value)
+
+
+def _choice(field: Any, value: str) -> str:
+    """A name (a band, a state's name) as the field's own value: the enum value whose label
+    or id it is, else the name itself."""
+    for choice, label in field.choices():
+        if value in (choice, label) or value.lower() in (choice.lower(), label.lower()):
+            return choice
+    return value
 
 
 def _published(session: Session, definition: Any, task: Any, states: list[str]) -> list[dict]:

@@ -12,13 +12,15 @@ Repairs only lower or fix values, so a few passes settle a chain such as
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import math
 import random
 from typing import Any, Callable, Mapping
 
 from .logic import NOT_JUDGED, compile_logic
 from .rules import CYCLE, ERROR, rules_of
-from .spec import PER_REGION, ROWS, Field, Section, spec_of
+from .spec import PER_REGION, ROWS, Field, Section, plain, spec_of
 from .validate import SUBMIT, FormContext, _validator
 
 PASSES = 12
@@ -206,9 +208,14 @@ class _DocView(_RowView):
             self.row[section][field] = value
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(text: str) -> Any:
+    return compile_logic(json.loads(text))[0]
+
+
 def _eval(node: Any, view: _RowView, cycle: Mapping[str, Any]) -> Any:
     try:
-        return compile_logic(node)[0](view.data(cycle))
+        return _compiled(json.dumps(plain(node), sort_keys=True))(view.data(cycle))
     except NOT_JUDGED:
         return None
 

@@ -9,14 +9,14 @@ path to the done state, who walks it and who sends a stage back all come from
 the definitions.
 """
 
-from .actors import Cast, Policy, username
-from .forms import sample, sample_forms
+from .actors import Cast, Policy, unit_slug, username
+from .forms import PDF, attach_pdf, documents, rng_for, sample, unit_share
 from .plan import LATE, MISSED, ON_TIME, Planner, Timeline, Tracked
-from .report import SimulationReport, score
+from .report import SimulationReport
 from .run import Settings, Simulation, SimulationError, simulate
 
 __all__ = [
-    "Cast", "LATE", "MISSED", "ON_TIME", "Planner", "Policy", "Settings", "Simulation",
-    "SimulationError", "SimulationReport", "Timeline", "Tracked", "sample", "sample_forms",
-    "score", "simulate", "username",
+    "Cast", "LATE", "MISSED", "ON_TIME", "PDF", "Planner", "Policy", "Settings", "Simulation",
+    "SimulationError", "SimulationReport", "Timeline", "Tracked", "attach_pdf", "documents",
+    "rng_for", "sample", "simulate", "unit_share", "unit_slug", "username",
 ]

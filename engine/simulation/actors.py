@@ -6,12 +6,15 @@ Everything is read from the lifecycle: no state, trigger or role is named here.
   triggers people may fire), the triggers that take one step closer, and the
   triggers that send a stage back (they need a written reason and lead further
   from done, e.g. a "return").
-- `Cast` - the synthetic users, one per role per region (``ROLE-REGIONCODE``), and
-  the one who may fire a trigger on a given task.
+- `Cast` - the synthetic users, one per role per region (``ROLE-REGIONCODE``) and, for
+  a role with units, one more per unit (``ROLE-UNIT-REGIONCODE``, `username`), and the
+  one who may fire a trigger on a given task or on one unit's part of it.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import deque
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,9 +24,20 @@ from ..definitions import Definition, DefinitionSet, Trigger
 from ..people import role_region
 
 
-def username(role: str, region_code: str) -> str:
-    """The synthetic user holding ``role`` on ``region_code``."""
-    return f"{role}-{region_code}"
+def unit_slug(unit: str) -> str:
+    """A unit as it appears in a user name: its abbreviation in brackets when it has one
+    ("Dinas Kesehatan" -> ``dinas-kesehatan``, "... (DP2KB)" -> ``dp2kb``)."""
+    short = re.search(r"\(([^()]+)\)\s*$", unit)
+    text = unicodedata.normalize("NFKD", short.group(1) if short else unit)
+    text = "".join(c for c in text if c.isascii()).lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unit"
+
+
+def username(role: str, region_code: str, unit: str | None = None) -> str:
+    """The synthetic user holding ``role`` on ``region_code`` (for ``unit``, when given):
+    ``operator-19.01.01``, ``operator-puskesmas-19.01.01``. The one place these names are
+    made: the simulator and ``aksi demo`` both use it."""
+    return f"{role}-{unit_slug(unit)}-{region_code}" if unit else f"{role}-{region_code}"
 
 
 def _usable(lc_initial: str, trigger: Trigger) -> bool:
@@ -81,8 +95,14 @@ class Cast:
         self.definitions = definitions
         self.usernames = frozenset(usernames)
 
-    def actors(self, trigger: Trigger, level: str, region_code: str) -> list[str]:
-        """Users holding one of the trigger's roles for this task, in the trigger's order."""
+    def actors(self, trigger: Trigger, level: str, region_code: str, *,
+               unit: str | None = None, parted: bool = False) -> list[str]:
+        """Users holding one of the trigger's roles for this task, in the trigger's order.
+
+        With ``unit`` (a part of a stage split into parts), a role with units is held by
+        that unit's user. With ``parted`` and no unit (the whole of such a stage), roles
+        with units are left out: their holders act on their own unit's part only.
+        """
         found = []
         for ref in trigger.by:
             resolved = self.definitions.resolve(level, ref)
@@ -92,7 +112,15 @@ class Cast:
             code = role_region(ref, region_code, {target.level: target.tier})
             if code is None:
                 continue
-            name = username(role, code)
+            units = target.roles[role].units if role in target.roles else ()
+            if units and unit is not None:
+                if unit not in units:
+                    continue
+                name = username(role, code, unit)
+            elif units and parted:
+                continue
+            else:
+                name = username(role, code)
             if name in self.usernames and name not in found:
                 found.append(name)
         return found

@@ -1,13 +1,132 @@
-"""A small, valid instance of a form's JSON Schema: what a synthetic operator fills in.
+"""What synthetic operators enter: plausible documents, per unit where a stage has parts.
 
-Only what a form needs to validate: required properties, minimum lengths and
-counts, the first of an enum or a oneOf. A schema this cannot satisfy (e.g. a
-``pattern``) makes the action be refused; the simulator reports the refusal.
+- `documents` - a stage's output documents, sampled once (`engine.forms.sample`) in the
+  case's context, with a tiny PDF uploaded for every file field (`attach_pdf`). One
+  sample per stage: in a stage split into parts every unit gives its share of the same
+  document (`unit_share`), so what one unit serves stays below what another targets.
+- `rng_for` - the generator of one stage's data (per attempt: a sample with an error is
+  drawn again), from the simulation's seed and the stage alone: the same seed gives the
+  same documents whatever order the stages are reached in.
+- `sample` - a minimal instance of any JSON Schema (required properties, bounds, the first
+  enum or oneOf), for schemas outside the form format.
+
+``aksi demo`` fills its drafts with the same functions.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import datetime as dt
+import random
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.orm import Session
+
+from ..forms.entry import context_for
+from ..forms.sample import sample_document
+from ..forms.spec import PER_REGION, ROWS, Field, spec_of
+from ..forms.validate import SUBMIT, check_document
+
+FILE_NAME = "contoh.pdf"
+
+
+def _tiny_pdf() -> bytes:
+    """A one-page blank PDF with a correct cross-reference table (a few hundred bytes)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+PDF = _tiny_pdf()
+
+
+ATTEMPTS = 30  # a failed draw is rare, so many attempts cost little on average
+
+
+def rng_for(seed: int, year: int, region: str, stage: str, attempt: int = 0) -> random.Random:
+    """The generator of one stage's documents (str seeds hash the same in every process)."""
+    return random.Random(f"aksi:{seed}:{year}:{region}:{stage}:{attempt}")
+
+
+def attach_pdf(session: Session, task: Any, *, uploader: Callable[[Field], str],
+               now: dt.datetime, files_dir: Any = None) -> Callable[[Field], dict]:
+    """An ``attach`` callback for `sample_document`: uploads `PDF` for ``task`` as the user
+    ``uploader(field)`` names and gives the file object to put in the data."""
+    from ..forms.files import store_upload  # the blob store; only needed with file fields
+
+    def attach(f: Field) -> dict:
+        return store_upload(session, task=task, field=f, content=PDF, name=FILE_NAME,
+                            username=uploader(f), now=now, files_dir=files_dir)
+
+    return attach
+
+
+def documents(session: Session, definition: Any, task: Any, *,
+              rng: Callable[[int], random.Random] | random.Random,
+              attach: Callable[[Field], Any] | None = None,
+              attempts: int = ATTEMPTS) -> dict[str, dict]:
+    """Form id -> a plausible document, for every output of the task's stage that has a form.
+
+    The sampler repairs the rules it can; where its draws leave an error (two rules pulling
+    one date apart, a choice that makes another field required that it cannot fill), the
+    operator starts again: with ``rng`` a function of the attempt number, up to
+    ``attempts`` samples are drawn and the first without an error-level problem is kept
+    (else the last: its submission is refused and reported). Warnings stay.
+    """
+    ctx = context_for(session, definition, task)
+    outputs = [f for f in definition.stage(task.stage).outputs if f in definition.forms]
+    tries = attempts if callable(rng) else 1
+    docs: dict[str, dict] = {}
+    for attempt in range(tries):
+        generator = rng(attempt) if callable(rng) else rng
+        docs = {form: sample_document(definition, form, ctx, rng=generator, attach=attach)
+                for form in outputs}
+        if not any(p.is_error for form in outputs
+                   for p in check_document(definition, form, docs[form], ctx, phase=SUBMIT)):
+            break
+    return docs
+
+
+def unit_share(definition: Any, docs: Mapping[str, dict], unit: str) -> dict[str, dict]:
+    """{form: the fields ``unit`` owns} of whole documents: what that unit's operator saves
+    in a stage split into parts. Forms where the unit owns nothing are left out."""
+    out: dict[str, dict] = {}
+    for form, doc in docs.items():
+        spec = spec_of(definition, form)
+        part: dict = {}
+        for section in spec.sections:
+            value = doc.get(section.name)
+            owned = {f.name for f in section.fields if f.unit == unit and not f.computed}
+            if not owned or value is None:
+                continue
+            if section.kind == PER_REGION and isinstance(value, Mapping):
+                rows = {code: {k: v for k, v in row.items() if k in owned}
+                        for code, row in value.items() if isinstance(row, Mapping)}
+                value = {code: row for code, row in rows.items() if row}
+            elif section.kind == ROWS and isinstance(value, list):
+                # Rows keep their number (a row:SECTION reference counts them).
+                value = [{k: v for k, v in row.items() if k in owned} for row in value
+                         if isinstance(row, Mapping)]
+            elif isinstance(value, Mapping):
+                value = {k: v for k, v in value.items() if k in owned}
+            if value:
+                part[section.name] = value
+        if part:
+            out[form] = part
+    return out
+
+
+# -- any JSON Schema -------------------------------------------------------------------------
 
 _FORMATS = {
     "date": "2000-01-01",
@@ -115,8 +234,3 @@ def sample(schema: Any, root: Mapping[str, Any] | None = None, depth: int = 0) -
     if kind == "boolean":
         return True
     return None
-
-
-def sample_forms(forms: Mapping[str, Mapping[str, Any]], outputs: tuple[str, ...]) -> dict:
-    """Form id -> a sample instance, for every output of a stage that has a schema."""
-    return {form: sample(forms[form]) for form in outputs if form in forms}

@@ -4,14 +4,14 @@
   done when the simulation ended (``never_opened`` counts those that never left
   the initial state: their gate never held);
 - reminders and escalations: the notice events the tick wrote;
-- classification: each region's score from its level's ``scoring`` (the weights
-  of the criteria met, over the total weight, times 100; ``on_time`` means done
-  by the stage's deadline, ``done`` means done at all) and the band it falls in.
+- classification: each region's penilaian at the end, as the engine scores it
+  (`engine.runtime.scoring.score_case`: its level's ``scoring`` criteria - stages done
+  or done on time, measures of the form data the operators entered - over the total
+  weight, times 100) and the band it falls in.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from ..definitions import Definition, DefinitionSet
 from ..runtime.notices import ESCALATION, REMINDER
+from ..runtime.scoring import score_case
+from ..store.library import pinned
 from ..store.models import Event, Task
 
 if TYPE_CHECKING:
@@ -86,29 +88,10 @@ class SimulationReport:
             for r in self.refused[:10]:
                 lines.append(f"  {r['region']} {r['stage']} ({r['state']}"
                              + (f", {r['trigger']}" if r["trigger"] else "")
+                             + (f", unit {r['unit']}" if r.get("unit") else "")
                              + f"): {r['message']}")
         lines.append(f"waktu: {self.elapsed:.1f} s")
         return "\n".join(lines)
-
-
-def score(definition: Definition, done_at: dict[str, dt.datetime | None],
-          due_at: dict[str, dt.datetime]) -> float | None:
-    """The region's score (0-100) from its stages' done and due moments; None without scoring."""
-    sc = definition.scoring
-    if sc is None:
-        return None
-    total = sum(c.weight for c in sc.criteria)
-    if not total:
-        return 0.0
-    met = 0.0
-    for c in sc.criteria:
-        finished = done_at.get(c.stage)
-        if finished is None:
-            continue
-        if c.when == "on_time" and finished > due_at[c.stage]:
-            continue
-        met += c.weight
-    return met / total * 100
 
 
 def collect(session: Session, definitions: DefinitionSet, settings: "Settings",
@@ -116,7 +99,7 @@ def collect(session: Session, definitions: DefinitionSet, settings: "Settings",
     p = settings.province
     in_scope = lambda col: or_(col == p, col.startswith(p + "."))  # noqa: E731
     rows = session.execute(select(Task.id, Task.level, Task.stage, Task.region_code, Task.state,
-                                  Task.due_at, Task.done_at)
+                                  Task.due_at, Task.done_at, Task.case_id, Task.definition_hash)
                            .where(Task.year == settings.year, in_scope(Task.region_code))
                            .order_by(Task.id)).all()
     notices = Counter({(lv, st, kind): n for lv, st, kind, n in session.execute(
@@ -125,7 +108,7 @@ def collect(session: Session, definitions: DefinitionSet, settings: "Settings",
                in_scope(Event.region_code))
         .group_by(Event.level, Event.stage, Event.kind)).all()})
     per_stage: dict[tuple[str, str], Counter] = {}
-    regions: dict[str, dict[str, tuple]] = {}  # level -> region -> [(stage, done_at, due_at)]
+    regions: dict[str, dict[str, tuple]] = {}  # level -> region -> (case id, definition hash)
     for r in rows:
         d = definitions[r.level]
         c = per_stage.setdefault((r.level, r.stage), Counter())
@@ -136,8 +119,7 @@ def collect(session: Session, definitions: DefinitionSet, settings: "Settings",
             c["missed"] += 1
             if r.state == d.lifecycle.initial:
                 c["never_opened"] += 1
-        regions.setdefault(r.level, {}).setdefault(r.region_code, []).append(
-            (r.stage, r.done_at if r.state == d.lifecycle.done else None, r.due_at))
+        regions.setdefault(r.level, {})[r.region_code] = (r.case_id, r.definition_hash)
     levels = []
     totals = Counter()
     for d in sorted(definitions, key=lambda d: d.tier):
@@ -154,7 +136,7 @@ def collect(session: Session, definitions: DefinitionSet, settings: "Settings",
         levels.append({
             "level": d.level, "tier": d.tier, "regions": len(regions.get(d.level, {})),
             "stages": stages, "totals": {k: level_totals[k] for k in COUNTS},
-            "classification": _classify(d, regions.get(d.level, {})),
+            "classification": _classify(session, d, regions.get(d.level, {})),
         })
     totals_out = {k: totals[k] for k in COUNTS}
     totals_out["reminders_ticked"] = counters.reminders
@@ -166,16 +148,16 @@ def collect(session: Session, definitions: DefinitionSet, settings: "Settings",
         drawn=dict(drawn), refused=counters.refused)
 
 
-def _classify(d: Definition, regions: dict[str, list[tuple]]) -> dict | None:
+def _classify(session: Session, d: Definition, regions: dict[str, tuple]) -> dict | None:
     if d.scoring is None:
         return None
     bands = Counter()
     scores = []
     for code in sorted(regions):
-        stages = regions[code]
-        value = score(d, {st: done for st, done, _ in stages}, {st: due for st, _, due in stages})
-        scores.append(value)
-        bands[d.scoring.classify(value) or UNCLASSIFIED] += 1
+        case_id, content_hash = regions[code]
+        result = score_case(session, pinned(session, content_hash), case_id)
+        scores.append(result.score)
+        bands[result.band or UNCLASSIFIED] += 1
     names = [b.name for b in d.scoring.bands]
     if bands[UNCLASSIFIED]:
         names.append(UNCLASSIFIED)

@@ -2,18 +2,25 @@
 
 Setup (in the simulator's own database): schema, the province's regions, the
 year started on the last day of the previous year (so every reminder is
-scheduled), one synthetic user per role per region. Then, from 1 January
-00:00 UTC to 31 January of the next year, one step a day: the tick (openings,
-reminders, escalations), then every open stage whose team's day has come is
-acted on, until nothing more happens at that moment (an approval may open a
-stage that is then finished the same day). Every engine call gets the virtual
-``now``; the wall clock is only read to say how long the run took.
+scheduled), one synthetic user per role per region and, for a role with units,
+one per unit. Then, from 1 January 00:00 UTC to 31 January of the next year, one
+step a day: the tick (openings, reminders, escalations), then every open stage
+whose team's day has come is acted on, until nothing more happens at that moment
+(an approval may open a stage that is then finished the same day). Every engine
+call gets the virtual ``now``; the wall clock is only read to say how long the run
+took.
+
+Forms: before the first data-entry trigger of a stage (one with ``valid_forms``) its
+documents are sampled once (`forms.documents`, with a tiny PDF uploaded for each file
+field) and the operator saves them with the trigger. In a stage split into parts each
+unit's operator saves its share of that one sample and submits its own part, each
+unit's verifikator verifies it or (at the return rate) returns it with a reason, and
+that unit submits it again; the approver acts on the whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import shutil
 import tempfile
@@ -28,13 +35,16 @@ from sqlalchemy import func, or_, select
 from ..clock.tick import tick
 from ..definitions import DefinitionSet
 from ..errors import AksiError
+from ..forms.entry import part_start_state
+from ..forms.parts import parts_of
+from ..forms.spec import spec_of
 from ..people import add_user
 from ..regions import load_regions
-from ..runtime import act_on, start_year
+from ..runtime import act_on, find_task, start_year
 from ..store import Database
 from ..store.models import Case, Region, Task
 from .actors import Cast, Policy, username
-from .forms import sample_forms
+from .forms import attach_pdf, documents, rng_for, unit_share
 from .plan import Planner, Timeline, Tracked, set_targets
 from .report import SimulationReport, collect
 
@@ -87,22 +97,40 @@ Progress = Callable[[int], None]
 
 
 def simulate(definitions: DefinitionSet, settings: Settings, *, db_url: str | None = None,
-             progress: Progress | None = None) -> SimulationReport:
-    """Play ``settings.year`` and report. Without ``db_url``: a temporary SQLite, removed after."""
+             progress: Progress | None = None,
+             files_dir: str | Path | None = None) -> SimulationReport:
+    """Play ``settings.year`` and report. Without ``db_url``: a temporary SQLite, removed after,
+    with the uploaded files beside it. With ``db_url``, the files go to ``files_dir`` or,
+    without it, where ``aksi serve`` looks for them (``$AKSI_FILES``, else ``./aksi-files``)."""
     started = time.perf_counter()
     scratch = None
     if db_url is None:
         scratch = Path(tempfile.mkdtemp(prefix="aksi-simulate-"))
         db_url = f"sqlite:///{scratch / 'simulate.db'}"
+        files_dir = files_dir or scratch / "files"
     db = Database(db_url)
     try:
-        report = Simulation(db, definitions, settings).run(progress)
+        report = Simulation(db, definitions, settings, files_dir=files_dir).run(progress)
     finally:
         db.dispose()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _needs_desa(definitions: DefinitionSet) -> bool:
+    """Are desa (tier 4) needed: a level of that tier, or a form with a row per desa or a
+    field naming one?"""
+    if max(d.tier for d in definitions) >= 4:
+        return True
+    for d in definitions:
+        for form in d.forms:
+            for section in spec_of(d, form).sections:
+                if section.per == "desa" or any(f.ref in ("desa", "kelurahan")
+                                                for f in section.fields):
+                    return True
+    return False
 
 
 @dataclass
@@ -115,10 +143,12 @@ class Counters:
 
 
 class Simulation:
-    def __init__(self, db: Database, definitions: DefinitionSet, settings: Settings):
+    def __init__(self, db: Database, definitions: DefinitionSet, settings: Settings, *,
+                 files_dir: str | Path | None = None):
         self.db = db
         self.definitions = definitions
         self.settings = settings
+        self.files_dir = files_dir
         self.timeline = settings.timeline()
         self.policies = {d.level: Policy.of(d) for d in definitions}
         self.planner = Planner(random.Random(settings.seed), self.timeline, settings.lateness,
@@ -127,7 +157,8 @@ class Simulation:
         self.counters = Counters()
         self.tasks: dict[int, Tracked] = {}
         self.cast: Cast | None = None
-        self._forms: dict[tuple[str, str], dict] = {}
+        self._documents: dict[int, dict[str, dict]] = {}  # task id -> its sampled documents
+        self._saved: set[tuple[int, str]] = set()  # (task id, unit or "") whose data is saved
         # States change behind the simulator's back only when a stage opens (by the tick, or
         # by the gate of an approval): then they are read again.
         self._stale = True
@@ -146,8 +177,7 @@ class Simulation:
                 raise SimulationError(
                     f"basis data {self.db.url} sudah berisi kasus: simulasi memerlukan basis "
                     "data sendiri (kosong), karena jam virtualnya menggerakkan semua kasus")
-            deepest = max(d.tier for d in self.definitions)
-            load_regions(session, s.province, with_desa=deepest >= 4)
+            load_regions(session, s.province, with_desa=_needs_desa(self.definitions))
         with self.db.session() as session:
             start_year(session, self.definitions, s.year, province=s.province, now=start)
         names = []
@@ -156,10 +186,12 @@ class Simulation:
             regions = session.execute(select(Region.code, Region.tier).where(
                 self._in_scope(Region.code), Region.tier.in_(tiers)).order_by(Region.code)).all()
             for code, tier in regions:
-                for role in tiers[tier].roles:
-                    name = username(role, code)
-                    add_user(session, self.definitions, name, role=role, region=code, now=start)
-                    names.append(name)
+                for role, spec in tiers[tier].roles.items():
+                    for unit in (None, *spec.units):
+                        name = username(role, code, unit)
+                        add_user(session, self.definitions, name, role=role, region=code,
+                                 unit=unit, now=start)
+                        names.append(name)
             for row in session.execute(select(
                     Task.id, Task.level, Task.stage, Task.region_code, Task.parent_code,
                     Task.due_at, Task.state).where(Task.year == s.year,
@@ -218,16 +250,26 @@ class Simulation:
                 acted = True
         return acted
 
-    def _act_once(self, t: Tracked, policy: Policy, step: int, now: dt.datetime) -> None:
-        trigger, reason = None, None
-        returns = policy.returns.get(t.state, ())
+    def _draw_return(self, t: Tracked, returns: tuple | list) -> tuple:
+        """(a return trigger, its reason) at the return rate while the cap allows, else
+        (None, None)."""
         if (returns and t.returns < self.settings.max_returns
                 and self.rng.random() < self.settings.return_rate):
-            trigger, reason = self.rng.choice(returns), RETURN_REASON
+            return self.rng.choice(returns), RETURN_REASON
+        return None, None
+
+    def _act_once(self, t: Tracked, policy: Policy, step: int, now: dt.datetime) -> None:
+        definition = self.definitions[t.level]
+        parted = bool(definition.stage(t.stage).parts)
+        lc = definition.lifecycle
+        if parted and any(lc.acts_on_part(f.id) for f in policy.forward.get(t.state, ())):
+            self._act_on_parts(t, policy, step, now)
+            return
+        trigger, reason = self._draw_return(t, policy.returns.get(t.state, ()))
         candidates = [trigger] if trigger else list(policy.forward.get(t.state, ()))
         chosen, who = None, []
         for candidate in candidates:
-            who = self.cast.actors(candidate, t.level, t.region)
+            who = self.cast.actors(candidate, t.level, t.region, parted=parted)
             if who:
                 chosen = candidate
                 break
@@ -239,40 +281,130 @@ class Simulation:
                        f"{' / '.join(c.id for c in candidates) or '-'} pada status '{t.state}'")
             self._refused(t, None, t.stuck)
             return
-        data = self._form_data(t) if chosen.needs_valid_forms else None
+        data = None
+        if chosen.needs_valid_forms and (t.id, "") not in self._saved:
+            docs = self._sampled(t, now, lambda f: who[0])
+            if docs is None:
+                return
+            data = {form: doc for form, doc in docs.items() if doc} or None
+        if not self._fire(t, chosen, who[0], reason=reason, data=data, now=now):
+            return
+        if data:
+            self._saved.add((t.id, ""))
+        self._schedule(t, policy, step, chosen.id)
+
+    def _act_on_parts(self, t: Tracked, policy: Policy, step: int, now: dt.datetime) -> None:
+        """One step of a stage split into parts: every unit whose part the step concerns acts
+        on its own part (submits it, or verifies or returns it); the stage follows."""
+        definition = self.definitions[t.level]
+        lc, units = definition.lifecycle, definition.stage(t.stage).parts
+        with self.db.session() as session:
+            states = {u: p.state for u, p in parts_of(session, t.id).items()}
+        start = part_start_state(definition)
+        fired = None
+        for unit in units:
+            state = states.get(unit) or start
+            forward = [f for f in policy.forward.get(state, ()) if lc.acts_on_part(f.id)]
+            if not forward:
+                continue  # this part waits for the others (or for the approver)
+            returns = [r for r in policy.returns.get(state, ()) if lc.acts_on_part(r.id)]
+            trigger, reason = self._draw_return(t, returns)
+            chosen, who = None, []
+            for candidate in ([trigger] if trigger else []) + forward:
+                who = self.cast.actors(candidate, t.level, t.region, unit=unit)
+                if who:
+                    chosen = candidate
+                    break
+            if chosen is None:
+                t.stuck = (f"tidak ada pengguna simulasi unit {unit} yang boleh melakukan "
+                           f"{' / '.join(f.id for f in forward)} pada bagian berstatus "
+                           f"'{state}'")
+                self._refused(t, None, t.stuck, unit=unit)
+                return
+            if chosen is not trigger:
+                reason = None
+            data = None
+            if chosen.needs_valid_forms and (t.id, unit) not in self._saved:
+                docs = self._sampled(t, now, lambda f: self._uploader(t, f))
+                if docs is None:
+                    return
+                data = unit_share(definition, docs, unit) or None
+            if not self._fire(t, chosen, who[0], reason=reason, data=data, now=now, unit=unit):
+                return
+            if data:
+                self._saved.add((t.id, unit))
+            fired = chosen.id
+        if fired is None:
+            t.stuck = f"tidak ada bagian yang dapat ditindaklanjuti pada status '{t.state}'"
+            self._refused(t, None, t.stuck)
+            return
+        self._schedule(t, policy, step, fired)
+
+    def _uploader(self, t: Tracked, f) -> str:
+        """Who uploads a file field's file: an operator of the unit that owns the field."""
+        definition = self.definitions[t.level]
+        for trigger in definition.lifecycle.triggers.values():
+            if trigger.needs_valid_forms:
+                who = (self.cast.actors(trigger, t.level, t.region, unit=f.unit) if f.unit
+                       else []) or self.cast.actors(trigger, t.level, t.region)
+                if who:
+                    return who[0]
+        return ""
+
+    def _fire(self, t: Tracked, trigger, who: str, *, reason: str | None, data: dict | None,
+              now: dt.datetime, unit: str | None = None) -> bool:
+        """Fire one trigger in its own transaction; False (and reported) when refused."""
         try:
             with self.db.session() as session:
-                result = act_on(session, t.region, t.stage, self.settings.year, chosen.id,
-                                who[0], reason=reason, data=data, now=now)
+                result = act_on(session, t.region, t.stage, self.settings.year, trigger.id,
+                                who, reason=reason, data=data, now=now)
         except AksiError as exc:
             t.stuck = exc.message
-            self._refused(t, chosen.id, exc.message, getattr(exc, "problems", None))
-            return
-        self.counters.actions[chosen.id] += 1
+            self._refused(t, trigger.id, exc.message, getattr(exc, "problems", None),
+                          unit=unit)
+            return False
+        self.counters.actions[trigger.id] += 1
         t.state = result.to_state
         self._stale = self._stale or bool(result.opened)
         if reason:
             t.returns += 1
             self.counters.returns[(t.level, t.stage)] += 1
+        return True
+
+    def _schedule(self, t: Tracked, policy: Policy, step: int, trigger: str) -> None:
         left = policy.steps_left(t.state)
         if left is None:
             t.stuck = f"status '{t.state}' tidak dapat mencapai '{policy.done}'"
-            self._refused(t, chosen.id, t.stuck)
+            self._refused(t, trigger, t.stuck)
         elif left > 0:
             self.planner.schedule(t, step, left)
 
-    def _form_data(self, t: Tracked) -> dict | None:
-        key = (t.level, t.stage)
-        if key not in self._forms:
-            d = self.definitions[t.level]
-            forms = json.loads(d.snapshot)["forms"]  # plain JSON, not the frozen views
-            self._forms[key] = sample_forms(forms, d.stage(t.stage).outputs)
-        return self._forms[key] or None
+    def _sampled(self, t: Tracked, now: dt.datetime, uploader) -> dict[str, dict] | None:
+        """The stage's documents, sampled once (in a transaction of their own, with the
+        uploads of their files); None (and reported) when that is refused."""
+        if t.id not in self._documents:
+            definition = self.definitions[t.level]
+            try:
+                with self.db.session() as session:
+                    task = find_task(session, t.region, t.stage, self.settings.year)
+                    attach = attach_pdf(session, task, uploader=uploader, now=now,
+                                        files_dir=self.files_dir)
+                    s = self.settings
+                    self._documents[t.id] = documents(
+                        session, definition, task, attach=attach,
+                        rng=lambda attempt: rng_for(s.seed, s.year, t.region, t.stage, attempt))
+            except AksiError as exc:
+                t.stuck = exc.message
+                self._refused(t, None, exc.message, getattr(exc, "problems", None))
+                return None
+        return self._documents[t.id]
 
     def _refused(self, t: Tracked, trigger: str | None, message: str,
-                 problems: list[str] | None = None) -> None:
+                 problems: list[str] | None = None, unit: str | None = None) -> None:
         entry = {"region": t.region, "level": t.level, "stage": t.stage, "state": t.state,
                  "trigger": trigger, "message": message}
+        if unit:
+            entry["unit"] = unit
         if problems:
             entry["problems"] = list(problems)
         self.counters.refused.append(entry)

@@ -31,15 +31,17 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A demo store (province 19, its year, a user per role with password ``demo``) served
-    by ``aksi serve`` on a free loopback port."""
+    """A demo store (province 19, its year, a user per role and unit with password ``demo``,
+    drafts in the kecamatan stages open from January) served by ``aksi serve`` on a free
+    loopback port; the uploaded files in the test's own directory."""
     assert Path(BROWSER).exists(), f"AKSI_TEST_BROWSER={BROWSER}: no such browser"
-    db = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
+    root = tmp_path_factory.mktemp("e2e")
+    db = f"sqlite:///{root / 'e2e.db'}"
     year = str(time.gmtime().tm_year)
+    env = {**os.environ, "AKSI_SECRET_KEY": "e2e", "AKSI_FILES": str(root / "files")}
     subprocess.run([*AKSI, "--db", db, "demo", "--year", year], check=True,
-                   capture_output=True, timeout=300)
+                   capture_output=True, timeout=300, env=env)
     port = _free_port()
-    env = {**os.environ, "AKSI_SECRET_KEY": "e2e"}
     proc = subprocess.Popen([*AKSI, "--db", db, "serve", "--port", str(port), "--no-clock"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -75,6 +77,10 @@ def _sign_in(page, base: str, username: str) -> None:
     page.get_by_role("button", name="Masuk").click()
 
 
+# A stage filled as one document (the demo saved a draft of it): one submission moves it.
+WHOLE = "Penandaan Program/Kegiatan APBD Kabupaten/Kota Tahun Berjalan"
+
+
 def test_submit_then_return_with_a_reason_in_the_browser(server, browser):
     base, year = server
     page = browser.new_page()
@@ -83,7 +89,8 @@ def test_submit_then_return_with_a_reason_in_the_browser(server, browser):
     _sign_in(page, base, f"operator-{KEC}")
     assert page.get_by_role("heading", name=f"Tugas saya · {year}").is_visible()
     page.get_by_role("row").filter(has_text=KEC).get_by_role(
-        "link", name="Analisis Situasi").click()
+        "link", name=WHOLE, exact=True).click()
+    assert page.url.endswith(f"/{KEC}/penandaan_apbd_berjalan")
     assert page.locator("dd.state").inner_text() == "Siap diisi"
     page.get_by_role("button", name="Kirim untuk verifikasi").click()
     assert "Berhasil" in page.get_by_role("status").first.inner_text()
@@ -101,6 +108,21 @@ def test_submit_then_return_with_a_reason_in_the_browser(server, browser):
     returning.get_by_role("button", name="Kembalikan").click()
     assert page.locator("dd.state").inner_text() == "Dikembalikan"
     assert "Data desa belum lengkap" in page.locator("section.history").inner_text()
+    page.close()
+
+
+def test_one_unit_submitting_its_part_leaves_the_stage_open(server, browser):
+    """Analisis situasi is filled in parts (Setcam, Puskesmas, PLKB): the Setcam operator's
+    submission moves the Setcam part only; the stage waits for the other units."""
+    base, year = server
+    page = browser.new_page()
+    _sign_in(page, base, f"operator-{KEC}")  # the demo's Setcam operator
+    page.goto(f"{base}/tugas/{year}/{KEC}/analisis_situasi")
+    assert page.locator("dd.state").inner_text() == "Siap diisi"
+    page.get_by_role("button", name="Kirim untuk verifikasi").click()
+    assert "Berhasil" in page.get_by_role("status").first.inner_text()
+    assert page.locator("dd.state").inner_text() == "Siap diisi"
+    assert f"submit oleh operator-{KEC}" in page.locator("section.history").inner_text()
     page.close()
 
 
