@@ -87,3 +87,19 @@ def only(findings: list[Finding], code: str, file: str | None = None) -> Finding
 
 def codes(findings: list[Finding], file: str | None = None) -> list[str]:
     return sorted(f.code for f in findings if file is None or f.file == file)
+
+
+def track_cli_databases(monkeypatch) -> list:
+    """Every `Database` the CLI opens from now on, for the test to dispose of."""
+    import engine.cli as cli_package
+
+    opened: list = []
+    real = cli_package.Database
+
+    def tracked(*args, **kwargs):
+        db = real(*args, **kwargs)
+        opened.append(db)
+        return db
+
+    monkeypatch.setattr(cli_package, "Database", tracked)
+    return opened

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-import engine.cli as cli_package
+from helpers import track_cli_databases
 from engine.cli import main
 from engine.errors import NotPermitted
 from engine.forms.documents import (
@@ -199,15 +199,7 @@ def test_only_those_who_see_the_region(ba_stage):
 
 
 def test_cli_document(ba_stage, tmp_path, monkeypatch):
-    opened = []
-    real = cli_package.Database
-
-    def tracked(*args, **kwargs):
-        db = real(*args, **kwargs)
-        opened.append(db)
-        return db
-
-    monkeypatch.setattr(cli_package, "Database", tracked)
+    opened = track_cli_databases(monkeypatch)
     runner = CliRunner()
     try:
         out = tmp_path / "ba.html"

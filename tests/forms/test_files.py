@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-import engine.cli as cli_package
+from helpers import track_cli_databases
 from engine.cli import main
 from engine.errors import InvalidForm, NotPermitted
 from engine.forms.files import (
@@ -201,15 +201,7 @@ def test_content_disposition_of_a_hostile_name():
 def cli(year, monkeypatch):
     """Run ``aksi --db URL ...`` on the started year, the clock at `NOW`."""
     monkeypatch.setattr("engine.cli.form_files.utcnow", lambda: NOW)
-    opened = []
-    real = cli_package.Database
-
-    def tracked(*args, **kwargs):
-        db = real(*args, **kwargs)
-        opened.append(db)
-        return db
-
-    monkeypatch.setattr(cli_package, "Database", tracked)
+    opened = track_cli_databases(monkeypatch)
     runner = CliRunner()
 
     def run(*args: str):

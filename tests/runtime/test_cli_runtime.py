@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from lokal import wilayah
 from sqlalchemy import func, select
 
-import engine.cli as cli_package
+from helpers import track_cli_databases
 from engine.cli import main
 from engine.people import authenticate
 from engine.regions import kemendagri_regions
@@ -36,15 +36,7 @@ def cli(monkeypatch, db_url, tmp_path):
         monkeypatch.setattr(f"{module}.utcnow", lambda: CLI_NOW)
     monkeypatch.delenv("AKSI_WORKFLOWS", raising=False)
     monkeypatch.delenv("AKSI_DATABASE_URL", raising=False)
-    opened = []
-    real = cli_package.Database
-
-    def tracked(*args, **kwargs):
-        db = real(*args, **kwargs)
-        opened.append(db)
-        return db
-
-    monkeypatch.setattr(cli_package, "Database", tracked)
+    opened = track_cli_databases(monkeypatch)
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None):
