@@ -17,7 +17,11 @@ from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..people import can_see
 from ..runtime import act_on, find_task, list_tasks, view
+from ..store.library import pinned
 from .auth import require_sign_in
+from .form_page import form_page
+from .review import review_panel
+from .sheets import sheets_panel
 from .store import database
 
 bp = Blueprint("tasks", __name__)
@@ -68,7 +72,13 @@ def detail(year: int, region: str, stage: str):
         except NotFound:
             abort(404)
         shown = view(session, task, user=current_user.actor)
-    return render_template("tasks/detail.html", task=shown)
+        # Each panel of the stage page is built by its own module (see their docstrings).
+        panel_args = dict(task=task, definition=pinned(session, task.definition_hash),
+                          actor=current_user.actor)
+        panels = dict(form_page=form_page(session, **panel_args),
+                      review=review_panel(session, **panel_args),
+                      sheets=sheets_panel(session, **panel_args))
+    return render_template("tasks/detail.html", task=shown, **panels)
 
 
 @bp.post("/tugas/<int:year>/<region>/<stage>/<trigger>")
