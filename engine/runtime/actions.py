@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy import bindparam, select, update
 
 from ..definitions import Definition
-from ..forms import entry, rollup
+from ..forms import changes, entry, rollup
 from ..forms.parts import set_every_state
 from ..people import Actor, acting_roles, actor
 from ..store.models import Task
@@ -142,6 +142,9 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
                   payload=_payload(roles, reason, data))
     if stage.parts:
         set_every_state(session, task.id, dest)
+    changes.after_move(session, definition=definition, task_id=result.task_id, stage_id=stage.id,
+                       trigger=spec, units=list(stage.parts) or [changes.WHOLE],
+                       by=user.username, reason=reason, now=now)
     return result
 
 

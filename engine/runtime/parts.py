@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..definitions import Definition, Trigger
 from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, Refused
+from ..forms import changes
 from ..forms.entry import lock_stage, part_start_state, stage_problems, unit_for
 from ..forms.parts import parts_of, write_part
 from ..people import Actor
@@ -95,6 +96,8 @@ def move_parts(session: Session, *, task: Any, definition: Definition, trigger: 
                           state=trigger.dest, note=note, by=user.username, now=now):
             raise Conflict("bagian ini baru saja diubah orang lain; muat ulang lalu coba lagi",
                            **context)
+    changes.after_move(session, definition=definition, task_id=task.id, stage_id=task.stage,
+                       trigger=trigger, units=targets, by=user.username, reason=reason, now=now)
     states = {u: (trigger.dest if u in targets else (parts[u].state if u in parts else start))
               for u in stage.parts}
     dest = None

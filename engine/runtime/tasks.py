@@ -17,6 +17,7 @@ from . import gates
 from ..clock import utcnow
 from ..errors import NotFound, NotPermitted
 from ..forms.entry import stage_documents
+from ..forms.changes import returned_info
 from ..forms.parts import parts_of
 from ..store.library import pinned
 from .machines import triggers_from
@@ -56,6 +57,7 @@ class TaskView:
     history: list[dict] = field(default_factory=list)
     data: dict | None = None
     parts: dict[str, dict] = field(default_factory=dict)  # unit -> state, version, note
+    returned: dict | None = None  # the return waiting for a new submission (forms.changes)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,7 +68,7 @@ class TaskView:
             "due_at": self.due_at.isoformat(), "timezone": self.timezone,
             "overdue": self.overdue, "triggers": self.triggers,
             "blockers": [b.as_dict() for b in self.blockers], "history": self.history,
-            "data": self.data, "parts": self.parts,
+            "data": self.data, "parts": self.parts, "returned": self.returned,
         }
 
 
@@ -114,6 +116,7 @@ def view(session: Session, task: Task, *, user: User | None = None,
                   if explain and task.state == lc.initial else []),
         history=events, data=stage_documents(session, d, task) if history else None,
         parts={u: p.as_dict() for u, p in parts_of(session, task.id).items()} if history else {},
+        returned=returned_info(session, d, task),
     )
 
 

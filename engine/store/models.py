@@ -201,6 +201,11 @@ class FormPart(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)  # why the part was sent back
+    # Review (engine.forms.changes): the data at the last submission, the cells that
+    # submission changed, and the return waiting for an answer (None once resubmitted).
+    submitted: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    returned: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
 
 class FormRollup(Base):
