@@ -25,7 +25,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..store import Database
-from . import api, auth, filters, health, monitor, review, tasks
+from . import api, auth, filters, health, monitor, sheets, tasks
 
 csrf = CSRFProtect()
 
@@ -52,8 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
-    app.register_blueprint(review.bp)  # returning a stage or part with marked cells
     app.register_blueprint(monitor.bp)
+    sheets.init_app(app)  # its upload checks CSRF after limiting the body's size
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie session to forge requests with
 

@@ -12,16 +12,17 @@ reason missing, forms invalid). A refused action changes nothing.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from ..clock import utcnow
 from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
 from ..people import can_see, token_actor
 from ..forms import documents as printable
 from ..forms import spec_of
-from ..forms.files import content_disposition, open_download, store_upload
+from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
 from ..store.library import pinned
+from .downloads import send_download
 from .store import database
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -183,13 +184,6 @@ def attach(year: int, region: str, stage: str):
     return jsonify(stored), 201
 
 
-def _download(content: bytes, media_type: str, filename: str) -> Response:
-    answer = Response(content, mimetype=media_type)
-    answer.headers["Content-Disposition"] = content_disposition(filename)
-    answer.headers["X-Content-Type-Options"] = "nosniff"
-    return answer
-
-
 @bp.get("/files/<sha256>")
 def download(sha256: str):
     try:
@@ -197,7 +191,7 @@ def download(sha256: str):
             path, media_type, filename = open_download(session, sha256=sha256, user=g.api_actor)
     except AksiError as exc:
         return _refusal(exc)
-    return _download(path.read_bytes(), media_type, filename)
+    return send_download(path, media_type, filename)
 
 
 @bp.get("/documents/<int:year>/<region>/<stage>")
@@ -216,4 +210,4 @@ def document(year: int, region: str, stage: str):
                 fmt=fmt, user=g.api_actor)
     except AksiError as exc:
         return _refusal(exc)
-    return _download(content, media_type, filename)
+    return send_download(content, media_type, filename)
