@@ -1,0 +1,95 @@
+"""A form's rules as the browser runs them while the operator types (static/rules.js).
+
+The browser gets data, never code: each rule's JSON Logic (coverage pairs already turned
+into the ``served <= targeted`` logic `engine.forms.rules.coverage_rule` builds), the
+fields it reads, its severity and own message, and, per section, each field's label and
+the schema keywords cheap to check on one input (type, bounds, length). rules.js words a
+broken rule with a port of `engine.forms.validate.explain`, so the text is the server's to
+the character; tests/web/test_client_rules.py runs both on the same documents.
+
+Two parts, because the page's context varies where the form does not:
+
+- the form's part (rules, sections, labels) depends on the definition and the form only,
+  and is cached like `spec_of` (definitions never change and hash alike);
+- the context's part - the cycle year a rule reads as ``_siklus.tahun`` and the label of
+  each per-region row ("Desa Air Anyir (19.01.01.2001)", made by the server's own
+  `region_label`) - is added when a `FormContext` is given. Row labels are passed in, not
+  read from the page, so that the browser's message names the desa exactly as the
+  server's does whatever the table shows. Without a context a rule reading the cycle year
+  is not judged in the browser (the server still judges it) and a row is called
+  "kode wilayah <code>", as the server calls a code it does not know.
+
+Not in the browser: the year-over-year warnings (they need last year's document), region
+references, ``required`` (a draft may be incomplete while typing), ``if``/``then`` of the
+schema. The server checks all of it on every save.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from ..forms.rules import CYCLE, rules_of
+from ..forms.spec import FormSpec, Section, plain, spec_of
+from ..forms.validate import FormContext, region_label
+
+# The schema keywords of one field that rules.js checks with the server's wording.
+FIELD_KEYWORDS = ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                  "maxLength")
+
+
+def _field(section: Section, name: str) -> dict:
+    f = section.field(name)
+    assert f is not None
+    out: dict[str, Any] = {"name": f.name, "label": f"«{f.title}»", "kind": f.kind,
+                           "computed": f.computed}
+    out.update({k: plain(f.schema[k]) for k in FIELD_KEYWORDS if k in f.schema})
+    return out
+
+
+def _section(section: Section) -> dict:
+    return {"name": section.name, "title": section.title, "kind": section.kind,
+            "fields": {f.name: _field(section, f.name) for f in section.fields}}
+
+
+def _reads_sections(reads: frozenset[str]) -> list[str]:
+    """The sections a document rule reads (its vars are ``section.field``)."""
+    return sorted({r.split(".", 1)[0] for r in reads if "." in r and not r.startswith(CYCLE + ".")})
+
+
+@functools.lru_cache(maxsize=256)
+def _form_part(definition: Any, form_id: str) -> dict:
+    spec: FormSpec = spec_of(definition, form_id)
+    rules = []
+    for rule in rules_of(definition, form_id).rules:
+        if rule.section is not None and spec.section(rule.section) is None:
+            continue  # validate.py skips it too
+        rules.append({
+            "id": rule.id,
+            "severity": rule.severity,
+            "section": rule.section,
+            "logic": plain(rule.check),
+            # sorted: the order Problem.fields and explain's fallback list them in
+            "fields": sorted(rule.fields),
+            "reads": sorted(rule.reads),
+            "sections": [rule.section] if rule.section else _reads_sections(rule.reads),
+            "message": rule.message,
+        })
+    return {"form": spec.id, "title": spec.title,
+            "sections": [_section(s) for s in spec.sections], "rules": rules}
+
+
+def rules_for_browser(definition: Any, form_id: str, ctx: FormContext | None = None) -> dict:
+    """What rules.js needs to check ``form_id`` in the browser (JSON-serialisable).
+
+    ``ctx`` (the context the server checks the document in) adds the cycle ``year`` and
+    the ``rows`` labels of per-region rows; the rest is cached per (definition, form) and
+    shared, so callers must not change the returned dict's nested values.
+    """
+    part = _form_part(definition, form_id)
+    if ctx is None:
+        return {**part, "year": None, "rows": {}}
+    return {**part, "year": ctx.year,
+            # a code without a name is "kode wilayah <code>" to the server and to rules.js
+            "rows": {str(code): region_label(str(code), name, ctx.row_kind)
+                     for code, name in ctx.rows.items() if name}}
