@@ -1,12 +1,18 @@
-"""Reading the inbox: fired notices addressed to a role in a region the user holds."""
+"""Reading the inbox: fired notices addressed to a role in a region the user holds.
+
+Each item carries, beside the message written when it fired (``message``), what a page
+needs to say it in the reader's words: the notice's kind, its days and deadline, and the
+names (not ids) of the stage, its current state, the role addressed and the regions.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..people import Actor
-from ..store.models import InboxItem, Task
+from ..store.library import pinned
+from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
 
 
 def inbox_for(session: Session, user: Actor, *, limit: int = 100) -> list[dict]:
@@ -14,12 +20,37 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100) -> list[dict]:
     pairs = {(a.role, a.region_code) for a in user.assignments}
     if not pairs:
         return []
+    addressed = aliased(Region)
     rows = session.execute(
         select(InboxItem.id, InboxItem.created_at, InboxItem.role, InboxItem.region_code,
-               InboxItem.message, Task.region_code.label("task_region"), Task.stage, Task.year)
+               InboxItem.message, Task.region_code.label("task_region"), Task.stage, Task.year,
+               Task.state, Task.level, Task.definition_hash, Region.name.label("task_region_name"),
+               Region.timezone, addressed.name.label("region_name"), addressed.tier,
+               Notice.kind, Notice.days, Notice.due_at)
         .join(Task, Task.id == InboxItem.task_id)
+        .join(Region, Region.code == Task.region_code)
+        .join(addressed, addressed.code == InboxItem.region_code)
+        .join(Notice, Notice.id == InboxItem.notice_id)
         .where(or_(*(and_(InboxItem.role == r, InboxItem.region_code == c) for r, c in pairs)))
         .order_by(InboxItem.id.desc()).limit(limit)).all()
-    return [{"id": r.id, "at": r.created_at.isoformat(), "role": r.role, "region": r.region_code,
-             "task": {"region": r.task_region, "stage": r.stage, "year": r.year},
-             "message": r.message} for r in rows]
+    # A role is one of its region's level: the definition of that tier names it.
+    stored = session.scalars(select(DefinitionRow.content_hash).order_by(DefinitionRow.stored_at))
+    tiers = {d.tier: d for d in (pinned(session, h) for h in stored)}
+    tiers.update({d.tier: d for d in (pinned(session, r.definition_hash) for r in rows)})
+    out = []
+    for r in rows:
+        d = pinned(session, r.definition_hash)
+        role = tiers.get(r.tier, d).roles.get(r.role)
+        out.append({
+            "id": r.id, "at": r.created_at.isoformat(), "role": r.role, "region": r.region_code,
+            "task": {"region": r.task_region, "stage": r.stage, "year": r.year},
+            "message": r.message, "kind": r.kind, "days": r.days,
+            "due_at": r.due_at.isoformat(), "timezone": r.timezone,
+            "role_name": role.name if role else r.role, "region_name": r.region_name,
+            "task_region_name": r.task_region_name, "level": r.level,
+            "stage_name": d.stage(r.stage).name if any(s.id == r.stage for s in d) else r.stage,
+            "state_name": (d.lifecycle.states[r.state].name
+                           if r.state in d.lifecycle.states else r.state),
+            "done": r.state == d.lifecycle.done,
+        })
+    return out

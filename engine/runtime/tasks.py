@@ -123,9 +123,12 @@ def view(session: Session, task: Task, *, user: User | None = None,
 def list_tasks(session: Session, *, user: User | None = None, year: int | None = None,
                overdue: bool = False, actionable: bool = False, region: str | None = None,
                level: str | None = None, stage: str | None = None, limit: int | None = 500,
-               now: dt.datetime | None = None) -> list[TaskView]:
-    """Tasks, filtered. With ``user``: only regions they can see; ``actionable``: only
-    tasks where they hold a role for a trigger of the current state."""
+               now: dt.datetime | None = None, state: str | None = None,
+               offset: int = 0) -> list[TaskView]:
+    """Tasks, filtered, ordered by deadline. With ``user``: only regions they can see;
+    ``actionable``: only tasks that need them now, i.e. where they hold a role for a
+    trigger of the current state, the done state excepted (reopening an approved stage is
+    possible, not pending work). ``offset``: skip that many matches (paging)."""
     now = now or utcnow()
     query = select(Task).options(
         joinedload(Task.case, innerjoin=True).joinedload(Case.region, innerjoin=True)).order_by(
@@ -136,6 +139,8 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
         query = query.where(Task.level == level)
     if stage:
         query = query.where(Task.stage == stage)
+    if state:
+        query = query.where(Task.state == state)
     if region:
         query = query.where(within_clause(Task.region_code, region))
     if overdue:
@@ -161,6 +166,9 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
         v = view(session, task, user=user, now=now, history=False, explain=False)
         if actionable and not v.triggers:
             continue
+        if offset > 0:
+            offset -= 1
+            continue
         out.append(v)
         if limit and len(out) >= limit:
             break
@@ -169,10 +177,11 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
 
 def _states_acted_on(session: Session, roles: set[str]) -> set[str]:
     """States from which a trigger naming one of ``roles`` (at any level) leads, in the
-    definitions of running cases."""
+    definitions of running cases; not the done state (see `list_tasks`)."""
     states: set[str] = set()
     for content_hash in session.scalars(select(DefinitionRow.content_hash)):
-        for trigger in pinned(session, content_hash).lifecycle.triggers.values():
+        lc = pinned(session, content_hash).lifecycle
+        for trigger in lc.triggers.values():
             if not trigger.by_system and any(r.role in roles for r in trigger.by):
-                states.update(trigger.sources)
+                states.update(s for s in trigger.sources if s != lc.done)
     return states

@@ -13,21 +13,43 @@
 
 Every page but the health check and the sign-in needs a signed-in user, and every
 stage page checks that the user may see its region. ``aksi serve`` runs this app with
-the clock ticking in the same process. UI text is Bahasa Indonesia.
+the clock ticking in the same process. UI text is Bahasa Indonesia, error pages (405
+included) too.
+
+For slow links: responses are compressed (Flask-Compress: zstd, brotli or gzip, as the
+browser asks), and static files are fingerprinted (``url_for('static', ...)`` adds
+``?v=<hash of the content>``), so a browser may keep them for a year: a changed file
+gets a new address. No web fonts, no CDN: every file the pages load is served here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
+from flask_compress import Compress
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from ..store import Database
-from . import api, auth, filters, health, monitor, sheets, tasks
+from . import api, auth, filters, health, monitor, review, sheets, tasks
 
 csrf = CSRFProtect()
+compress = Compress()
+YEAR_IN_SECONDS = 365 * 24 * 3600
+
+# HTTP errors not answered elsewhere, in words a person can act on.
+HTTP_ERRORS = {
+    400: ("Permintaan tidak sah", "Permintaan ini tidak dapat diproses. Tidak ada yang diubah."),
+    405: ("Alamat ini bukan untuk dibuka langsung",
+          "Alamat ini hanya menerima kiriman formulir. Buka kembali halaman tahapnya lalu "
+          "ulangi tindakan Anda; tidak ada yang diubah."),
+    413: ("Berkas terlalu besar", "Kiriman ini melebihi batas ukuran. Tidak ada yang diubah."),
+    429: ("Terlalu banyak permintaan", "Tunggu sebentar lalu coba lagi."),
+}
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -47,11 +69,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = str(key) if key else secrets.token_hex(32)
     app.extensions["aksi.db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
+    compress.init_app(app)
+    _fingerprint_static(app)
     auth.init_app(app)
     filters.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(review.bp)  # returning a stage or part with marked cells
     app.register_blueprint(monitor.bp)
     sheets.init_app(app)  # its upload checks CSRF after limiting the body's size
     app.register_blueprint(api.bp)
@@ -67,8 +92,57 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(_error):
+        # A page left open past the end of its session: sign in again, input kept.
+        kept = auth.expired_post()
+        if kept is not None:
+            return kept
         return render_template("error.html", title="Formulir kedaluwarsa",
                                message="Formulir ini sudah kedaluwarsa atau tidak sah; muat "
                                        "ulang halaman lalu coba lagi. Tidak ada yang diubah."), 400
 
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        title, message = HTTP_ERRORS.get(code, ("Permintaan tidak dapat dilayani",
+                                                "Tidak ada yang diubah."))
+        if request.path.startswith("/api/"):
+            return jsonify(error=error.name.replace(" ", ""), message=message), code
+        allowed = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+        return render_template("error.html", title=title, message=message), code, allowed
+
     return app
+
+
+def _fingerprint_static(app: Flask) -> None:
+    """``?v=`` + the first 12 hex digits of a static file's SHA-256 on every static URL;
+    a request carrying the current one is cached for a year (``immutable``)."""
+    digests: dict[str, tuple[float, str]] = {}
+
+    def digest(filename: str) -> str | None:
+        path = Path(app.static_folder or "", filename)
+        try:
+            mtime = path.stat().st_mtime
+        except (OSError, ValueError):
+            return None
+        known = digests.get(filename)
+        if known is None or known[0] != mtime:
+            known = (mtime, hashlib.sha256(path.read_bytes()).hexdigest()[:12])
+            digests[filename] = known
+        return known[1]
+
+    @app.url_defaults
+    def add_fingerprint(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            found = digest(values["filename"])
+            if found:
+                values["v"] = found
+
+    @app.after_request
+    def cache_fingerprinted(response):
+        if (request.endpoint == "static" and response.status_code == 200
+                and request.args.get("v")
+                and request.args["v"] == digest(request.view_args.get("filename", ""))):
+            response.cache_control.public = True
+            response.cache_control.max_age = YEAR_IN_SECONDS
+            response.cache_control.immutable = True
+        return response

@@ -1,13 +1,26 @@
 """Signing in and out. A signed-in user is read again on every request (``actor``):
-a role withdrawn or a user deactivated takes effect at once."""
+a role withdrawn or a user deactivated takes effect at once.
+
+A session that ended while a page was open must not lose the click: a POST without a
+signed-in user (or with a CSRF token its ended session no longer knows) sends the person
+to sign in with ``next`` = the GET page the form was on (the stage page; never the
+POST-only address, which would answer 405), and keeps what they typed in the session
+(`keep_input`, when it fits in the session cookie). After signing in, that page gets the
+input back (`unsaved_input`, used by base.html with static/restore.js, which fills the
+fields of the same names); if it did not fit, the sign-in page says so plainly.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request,
+                   session, url_for)
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
@@ -20,6 +33,9 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Silakan masuk terlebih dahulu."
 login_manager.login_message_category = "info"
+UNSAVED = "aksi_unsaved"  # session key of the input kept across a sign-in
+MAX_KEPT = 2500  # bytes of JSON: the session is a cookie, and browsers keep 4 KB of one
+NOT_KEPT = {"csrf_token", "version"}  # the page gives fresh ones
 
 
 class Person(UserMixin):
@@ -74,8 +90,29 @@ def _safe_next(target: str | None) -> str:
             and not target.startswith("//")):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
-            return target
+            return _page_to_get(target, parts.path)
     return url_for("tasks.index")
+
+
+def _page_to_get(target: str, path: str) -> str:
+    """``target``, unless it only takes POSTs (an old link, a ``next`` from an ended
+    session): then the stage page it belongs to, or the task list. A GET there would
+    only answer 405."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(path, method="GET")
+        return target
+    except MethodNotAllowed:
+        try:
+            _endpoint, args = adapter.match(path, method="POST")
+        except HTTPException:
+            return url_for("tasks.index")
+        if {"year", "region", "stage"} <= args.keys():
+            return url_for("tasks.detail", year=args["year"], region=args["region"],
+                           stage=args["stage"])
+        return url_for("tasks.index")
+    except HTTPException:  # not found, or a redirect of the router's: the page will say
+        return target
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
@@ -103,6 +140,7 @@ def login():
 @login_required
 def logout():
     logout_user()
+    session.pop(UNSAVED, None)
     flash("Anda telah keluar.", "info")
     return redirect(url_for("auth.login"))
 
@@ -112,5 +150,75 @@ def require_sign_in(blueprint: Blueprint) -> None:
     blueprint.before_request(login_required(lambda: None))
 
 
+def _page_of_post() -> str:
+    """The GET page a POST came from: the stage page for anything posted to a stage,
+    else the referring page on this site, else the task list."""
+    args = request.view_args or {}
+    if request.blueprint == "tasks" and {"year", "region", "stage"} <= args.keys():
+        return url_for("tasks.detail", year=args["year"], region=args["region"],
+                       stage=args["stage"])
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        return _safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+    return url_for("tasks.index")
+
+
+def keep_input(page: str) -> bool:
+    """Keep the posted fields (not files, tokens or versions) for ``page``; False when
+    they do not fit in the session cookie (then nothing is kept)."""
+    fields: dict[str, Any] = {}
+    for name, values in request.form.lists():
+        if name in NOT_KEPT:
+            continue
+        fields[name] = values[0] if len(values) == 1 else values
+    if not fields:
+        return True
+    kept = {"page": page, "action": request.path, "fields": fields}
+    if len(json.dumps(kept, ensure_ascii=False).encode()) > MAX_KEPT:
+        session.pop(UNSAVED, None)
+        return False
+    session[UNSAVED] = kept
+    return True
+
+
+def expired_post():
+    """The answer to a POST whose session has ended: to sign in, then back to the page
+    the form was on, the input kept. None when the request is not such a POST."""
+    if (request.method != "POST" or current_user.is_authenticated
+            or request.blueprint in ("auth", "api")):
+        return None
+    page = _page_of_post()
+    if keep_input(page):
+        flash("Sesi Anda telah berakhir, jadi kiriman tadi belum diproses dan tidak ada yang "
+              "diubah. Silakan masuk lagi: Anda akan kembali ke halaman tadi dengan isian "
+              "yang sudah Anda ketik, lalu kirim ulang.", "info")
+    else:
+        flash("Sesi Anda telah berakhir, jadi kiriman tadi belum diproses dan tidak ada yang "
+              "diubah. Isiannya terlalu banyak untuk disimpan sementara: setelah masuk lagi, "
+              "isi ulang lalu kirim.", "error")
+    return redirect(url_for("auth.login", next=page))
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    kept = expired_post()
+    if kept is not None:
+        return kept
+    flash(login_manager.login_message, login_manager.login_message_category)
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))
+
+
+def unsaved_input() -> dict | None:
+    """The input kept for this page across a sign-in (``{"action", "fields"}``), once."""
+    kept = session.get(UNSAVED)
+    if (not kept or not current_user.is_authenticated or request.method != "GET"
+            or kept.get("page") != request.full_path.rstrip("?")):
+        return None
+    session.pop(UNSAVED, None)
+    return {"action": kept.get("action"), "fields": kept.get("fields", {})}
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    app.add_template_global(unsaved_input, "unsaved_input")

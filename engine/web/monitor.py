@@ -4,14 +4,17 @@ the reminders and escalations addressed to their roles."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 
-from ..clock import utcnow
+from sqlalchemy import select
+
 from ..runtime import progress
 from ..runtime.inbox import inbox_for
 from .auth import require_sign_in
+from ..store.models import Region
 from .store import database
+from .tasks import MAX_YEAR, MIN_YEAR, default_year, years_in_scope
 
 bp = Blueprint("monitor", __name__)
 
@@ -21,11 +24,21 @@ require_sign_in(bp)
 
 @bp.get("/pantau")
 def overview():
-    year = request.args.get("tahun", type=int) or utcnow().year
-    areas = sorted({a.region_code for a in current_user.actor.assignments})
+    actor = current_user.actor
+    asked = request.args.get("tahun", type=int)
+    if asked is not None and not MIN_YEAR <= asked <= MAX_YEAR:
+        flash(f"Tahun {request.args['tahun']} di luar jangkauan ({MIN_YEAR}–{MAX_YEAR}); "
+              "ditampilkan tahun berjalan.", "error")
+        asked = None
+    areas = sorted({a.region_code for a in actor.assignments})
     with database().session() as session:
+        years = years_in_scope(session, actor)
+        year = asked or default_year(years)
         rows = progress(session, areas, year)
-    return render_template("monitor/overview.html", rows=rows, year=year, areas=areas,
+        area_names = dict(session.execute(select(Region.code, Region.name)
+                                          .where(Region.code.in_(areas))).all()) if areas else {}
+    return render_template("monitor/overview.html", rows=rows, year=year, years=years,
+                           areas=[(a, area_names.get(a, a)) for a in areas],
                            overdue=sum(r.overdue for r in rows))
 
 

@@ -7,17 +7,23 @@ nothing is written. A refusal is shown on the stage page in the engine's own wor
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
+from ..forms.entry import ROW_KINDS
 from ..people import can_see
+from ..regions import within_clause
 from ..runtime import act_on, find_task, list_tasks, view
 from ..store.library import pinned
+from ..store.models import Case
 from .auth import require_sign_in
 from .form_page import form_page
 from .review import review_panel
@@ -25,7 +31,9 @@ from .sheets import sheets_panel
 from .store import database
 
 bp = Blueprint("tasks", __name__)
-LIST_LIMIT = 300
+PAGE_SIZE = 50  # rows per page of the task list
+MAX_PAGE = 10_000
+MIN_YEAR, MAX_YEAR = 2000, 2100  # the years a cycle can be asked for
 
 
 class ActForm(FlaskForm):
@@ -43,17 +51,74 @@ def index():
 
 @bp.get("/tugas")
 def task_list():
-    year = request.args.get("tahun", type=int) or utcnow().year
+    """'Tugas saya' (what needs this person now) or, with ``lingkup=semua``, every stage
+    they can see; filtered by year, level, stage, state and lateness, a page at a time.
+    Without ``tahun``: the cycle year with open work (`default_year`)."""
     everything = request.args.get("lingkup") == "semua"
     overdue = request.args.get("terlambat") == "1"
-    level, stage = request.args.get("tingkat") or None, request.args.get("tahap") or None
+    level = request.args.get("tingkat") or None
+    stage = request.args.get("tahap") or None
+    state = request.args.get("status") or None
+    page = min(max(request.args.get("halaman", type=int) or 1, 1), MAX_PAGE)
+    actor = current_user.actor
+    asked = request.args.get("tahun", type=int)
+    if asked is not None and not MIN_YEAR <= asked <= MAX_YEAR:
+        flash(f"Tahun {request.args['tahun']} di luar jangkauan ({MIN_YEAR}–{MAX_YEAR}); "
+              "ditampilkan tahun berjalan.", "error")
+        asked = None
     with database().session() as session:
-        views = list_tasks(session, user=current_user.actor, year=year, overdue=overdue,
-                           actionable=not everything, level=level, stage=stage,
-                           limit=LIST_LIMIT + 1)
-    return render_template("tasks/list.html", tasks=views[:LIST_LIMIT],
-                           truncated=len(views) > LIST_LIMIT, year=year,
-                           everything=everything, overdue=overdue, level=level, stage=stage)
+        years = years_in_scope(session, actor)
+        year = asked or default_year(years)
+        choices = filter_choices(session, year)
+        views = list_tasks(session, user=actor, year=year, overdue=overdue,
+                           actionable=not everything, level=level, stage=stage, state=state,
+                           offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    args = {k: v for k, v in request.args.items() if k not in ("halaman", "tahun") and v}
+
+    def page_url(number: int) -> str:
+        return url_for("tasks.task_list", **args, tahun=year, halaman=number)
+
+    return render_template(
+        "tasks/list.html", tasks=views[:PAGE_SIZE], year=year, years=years,
+        everything=everything, overdue=overdue, level=level, stage=stage, state=state,
+        choices=choices, page=page, first=(page - 1) * PAGE_SIZE + 1,
+        previous_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if len(views) > PAGE_SIZE else None,
+        year_url=lambda y: url_for("tasks.task_list", **args, tahun=y))
+
+
+def years_in_scope(session, actor) -> list[int]:
+    """The years with cases in the regions ``actor`` holds roles in, oldest first."""
+    areas = {a.region_code for a in actor.assignments}
+    if not areas:
+        return []
+    return sorted(session.scalars(select(Case.year).distinct().where(
+        or_(*(within_clause(Case.region_code, a) for a in areas)))))
+
+
+def default_year(years: list[int], now: dt.datetime | None = None) -> int:
+    """The cycle year to show first: next year's once it is started, in December (when
+    its first stages are prepared); else this year's; else the latest one started."""
+    today = (now or utcnow()).year, (now or utcnow()).month
+    if today[1] == 12 and today[0] + 1 in years:
+        return today[0] + 1
+    if today[0] in years or not years:
+        return today[0]
+    return max((y for y in years if y <= today[0]), default=min(years))
+
+
+def filter_choices(session, year: int) -> dict:
+    """Levels, their stages and the states of the definitions ``year``'s cases run on,
+    as (id, name) pairs for the filter menus: highest level first."""
+    hashes = session.scalars(select(Case.definition_hash).distinct().where(Case.year == year))
+    definitions = sorted((pinned(session, h) for h in hashes), key=lambda d: d.tier)
+    states: dict[str, str] = {}
+    for d in definitions:
+        for sid, spec in d.lifecycle.states.items():
+            states.setdefault(sid, spec.name)
+    return {"levels": [(d.level, ROW_KINDS.get(d.tier, d.level),
+                        [(s.id, s.name) for s in d.stages]) for d in definitions],
+            "states": list(states.items())}
 
 
 def _visible_or_abort(region: str) -> None:

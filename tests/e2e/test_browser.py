@@ -122,7 +122,7 @@ def test_one_unit_submitting_its_part_leaves_the_stage_open(server, browser):
     page.get_by_role("button", name="Kirim untuk verifikasi").click()
     assert "Berhasil" in page.get_by_role("status").first.inner_text()
     assert page.locator("dd.state").inner_text() == "Siap diisi"
-    assert f"submit oleh operator-{KEC}" in page.locator("section.history").inner_text()
+    assert f"Kirim untuk verifikasi oleh operator-{KEC}" in page.locator("section.history").inner_text()
     page.close()
 
 

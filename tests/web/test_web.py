@@ -62,7 +62,7 @@ def test_operator_sees_their_tasks_with_local_deadlines(client):
     page = client.get("/tugas").get_data(as_text=True)
     assert "Tugas saya" in page and "Analisis Situasi" in page
     assert KEC in page and "19.01.02" not in page  # only their own kecamatan
-    assert "15-01-2026 23:59 WIB" in page  # due 15 January, end of day in WIB
+    assert "15 Januari 2026, 23.59 WIB" in page  # due 15 January, end of day in WIB
     everything = client.get("/tugas?lingkup=semua").get_data(as_text=True)
     assert everything.count("<tr") > page.count("<tr")  # locked stages too
 
@@ -86,7 +86,7 @@ def test_submit_verify_approve_through_the_pages(app, client):
     state, _ = _state(app)
     assert state == "approved"
     history = client.get(PAGE).get_data(as_text=True)
-    assert "approve oleh approver@19.01.01" in history
+    assert "Setujui oleh approver@19.01.01" in history
 
 
 def test_a_post_without_csrf_token_changes_nothing(app, client):
@@ -187,7 +187,7 @@ def test_the_supervisors_overview_counts_and_links_the_overdue(app, client):
         assert "tahap terlambat" in late
         listing = client.get("/tugas?lingkup=semua&terlambat=1&tahun=2026&tingkat=kecamatan"
                              "&tahap=analisis_situasi").get_data(as_text=True)
-    assert listing.count("TERLAMBAT") == len(BANGKA_KECAMATAN)
+    assert listing.count("terlambat 5 hari") == len(BANGKA_KECAMATAN)
     assert "19.02" not in listing
 
 
@@ -200,13 +200,13 @@ def test_the_inbox_shows_reminders_for_the_users_roles_only(app, client):
     tick(db, dt.datetime(2026, 1, 8, 2, tzinfo=dt.timezone.utc))  # 7-day reminders (08:00 WIB)
     sign_in(client, user("operator", KEC))
     page = client.get("/kotak-masuk").get_data(as_text=True)
-    assert "Pengingat" in page and f"operator {KEC}" in page
-    assert "operator 19.01.02" not in page
+    assert "Pengingat" in page and f"Operator Kecamatan<br><span class=\"muted\">Sungailiat · {KEC}" in page
+    assert "19.01.02" not in page
     assert f"/tugas/{YEAR}/{KEC}/analisis_situasi" in page
     client.post("/keluar", data={"csrf_token": csrf_token(client.get("/tugas").data)})
     sign_in(client, user("operator", "19.02.01"))  # reminders for 19.02.01 fired too, not 19.01.01's
     other = client.get("/kotak-masuk").get_data(as_text=True)
-    assert f"operator {KEC}" not in other
+    assert f"· {KEC}" not in other
 
 
 def test_a_version_that_is_not_a_number_is_refused_without_a_crash(app, client):
