@@ -6,7 +6,8 @@ what the operator needs after a return: why, who, when and which cells.
 None when there is nothing to show. Its ``marks`` (cell key -> [{"kind", "note",
 "before"}]) are drawn on the form's cells by the form page: a changed cell's note says
 when ("pada pengiriman ini", "sejak pengiriman terakhir") and ``before`` is its previous
-value as text, formatted as the page shows values; a returned cell's note is the reason.
+value as text, formatted as the page shows values; a returned cell's note is short (the
+reason is in the banner, once).
 
 The blueprint's one route, ``POST /tugas/<year>/<region>/<stage>/kembalikan``, sends a
 stage or part back with the marked cells (`engine.forms.changes.send_back`): CSRF
@@ -167,9 +168,13 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
         answered = (r.changes or {}).get("answered") if not entry["live"] else None
         if answered:
             for key in answered.get("cells") or []:
-                _add_mark(marks, key, "returned", answered.get("reason") or "", None)
+                _add_mark(marks, key, "returned", "ditandai saat dikembalikan", None)
+        if entry["first"] and not reviewer:
+            continue  # nothing to compare: of use only to those who judge it
         changed.append({**entry, "count": len(rows), "rows": rows[:SHOWN_CHANGES],
                         "more": max(0, len(rows) - SHOWN_CHANGES), "answered": answered})
+    firsts = [c for c in changed if c["first"]]
+    changed = [c for c in changed if not c["first"]]
 
     # The return waiting for an answer: the operators' banner.
     banner = None
@@ -183,13 +188,15 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
                 where = places.describe(key)
                 before = shown_value(where["field"], submitted_cells.get(key))
                 cells.append({**where, "before": before})
-                _add_mark(marks, key, "returned", p["reason"] or "", None)
+                _add_mark(marks, key, "returned", "perlu diperiksa (lihat alasan di atas)", None)
             banner_parts.append({**p, "cells": cells})
         banner = {**returned, "parts": banner_parts}
 
-    # Warnings of the stage, for those who judge it.
+    # Warnings of the stage, for those who judge it (not while it is only being filled).
     warnings = []
-    if reviewer and stage.outputs and task.state != lc.initial:
+    judged = task.state not in editable and task.state != lc.initial or any(
+        r.state and r.state not in editable for r in reviews.values())
+    if reviewer and stage.outputs and judged:  # once something is submitted
         for problem in stage_problems(session, definition, task):
             if problem.is_error:
                 continue
@@ -197,11 +204,12 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
     shown_warnings = warnings[:SHOWN_WARNINGS]
 
     form = _return_form(session, task=task, definition=definition, actor=actor, places=places,
-                        reviews=reviews, suggested=[c for w in warnings for c in w["cells"]]
-                        + [row["key"] for part in changed for row in part["rows"]])
-    if not (changed or banner or warnings or form):
+                        reviews=reviews, suggested=[row["key"] for part in changed
+                                                    for row in part["rows"]]
+                        + [c for w in warnings for c in w["cells"]])
+    if not (changed or firsts or banner or warnings or form):
         return None
-    return {"returned": banner, "changes": changed, "warnings": shown_warnings,
+    return {"returned": banner, "changes": changed, "firsts": firsts, "warnings": shown_warnings,
             "more_warnings": len(warnings) - len(shown_warnings), "form": form,
             "marks": marks, "reviewer": reviewer, "operator": operator,
             "stage_name": stage.name}

@@ -6,6 +6,7 @@ list; CSRF and scope are checked and a refused return changes nothing."""
 from __future__ import annotations
 
 import pytest
+from babel.numbers import format_decimal
 import time_machine
 from sqlalchemy import func, select
 
@@ -13,7 +14,10 @@ from engine.forms import changes
 from engine.people import add_user
 from engine.runtime import act_on, find_task, save_on, start_year
 from engine.store.models import Event, FormPart
+from engine.people import actor
+from engine.store.library import pinned
 from engine.web import create_app
+from engine.web.review import review_panel
 from forms.test_parts import D1, D2, FORM, KEC, STAGE, UNITS, YEAR, name, part_of
 from runtime.conftest import juknis_defs, regions  # noqa: F401
 from runtime.support import NOW
@@ -86,7 +90,7 @@ def post_return(client, app, **fields):
 def test_the_verifikator_sees_the_warnings_and_the_return_form(client):
     sign_in(client, name("verifikator", "Puskesmas"))
     page = client.get(PAGE).get_data(as_text=True)
-    assert 'id="tinjauan"' in page and "Pengiriman pertama" in page
+    assert 'id="tinjauan"' in page and "Pengiriman pertama, belum ada pembanding" in page
     warnings = page.split('class="review-warnings"')[1].split("</div>")[0]
     assert "Peringatan (" in warnings
     imd = next(li for li in warnings.split("<li")[1:] if WARNED in li)  # names its cells
@@ -141,6 +145,15 @@ def test_a_return_with_cells_reaches_the_operator_and_the_changes_reach_the_veri
     assert f'<td class="before">{before}</td>' in table
     assert f'<td class="after">{before + 4}</td>' in table
     assert "Menjawab pengembalian" in page and "data-returned" not in page
+    with app.test_request_context(), app.extensions["aksi.db"].session() as s:
+        task = find_task(s, KEC, STAGE, YEAR)
+        panel = review_panel(s, task=task, definition=pinned(s, task.definition_hash),
+                             actor=actor(s, name("verifikator", "Puskesmas")))
+    assert panel["marks"][DOKTER_D2] == [  # what the form draws on the cell
+        {"kind": "changed", "note": "pada pengiriman ini",
+         "before": format_decimal(before, locale="id")},
+        {"kind": "returned", "note": "ditandai saat dikembalikan", "before": None}]
+    assert [m["kind"] for m in panel["marks"][WARNED]] == ["returned"]  # marked, unchanged
 
 
 def test_unknown_or_incomplete_cells_are_refused_and_nothing_changes(app, client):
@@ -187,3 +200,22 @@ def test_another_regions_user_gets_403(app, client):
                                           "reason": "x"})
     assert answer.status_code == 403
     assert stored(app) == before
+
+
+def test_the_camat_returns_one_part_or_every_part(app, client):
+    with app.extensions["aksi.db"].session() as s:
+        for unit in UNITS:
+            act_on(s, KEC, STAGE, YEAR, "verify", name("verifikator", unit), now=NOW)
+    sign_in(client, name("approver"))
+    page = client.get(PAGE).get_data(as_text=True)
+    form = page.split('class="send-back"')[1].split("</form>")[0]
+    assert '<option value="">Semua bagian (Setcam, Puskesmas, PLKB)</option>' in form
+    assert f'value="{FORM}/desa/jumlah_penduduk"' in form  # every unit's fields
+    answer = post_return(client, app, unit="PLKB", baris=[D1],
+                         isian=[f"{FORM}/desa/jumlah_calon_pengantin"])
+    assert "1 sel ditandai" in answer.get_data(as_text=True)
+    with app.extensions["aksi.db"].session() as s:
+        got = changes.reviews_of(s, find_task(s, KEC, STAGE, YEAR).id)
+    assert got["PLKB"].returned["cells"] == [
+        changes.cell_key(FORM, "desa", D1, "jumlah_calon_pengantin")]
+    assert got["Setcam"].returned is None and got["Setcam"].state == "verified"
