@@ -119,6 +119,16 @@ def test_typing_a_served_count_above_its_target_shows_the_message(page):
     link = page.locator(f'[data-aksi-summary="{FORM}"] a', has_text="Desa Air Anyir")
     assert link.get_attribute("href") == "#l1-2001"
 
+    # the same message again: the element stays (a live region is not announced anew)
+    same = page.evaluate("""(names) => {
+        const before = document.querySelector(`[data-problems-for="${names[0]}"] [data-aksi]`);
+        const input = document.querySelector(`input[name="${names[1]}"]`);
+        input.value = "04";  // still four
+        input.dispatchEvent(new Event("change", {bubbles: true}));  // judged at once
+        return document.querySelector(`[data-problems-for="${names[0]}"] [data-aksi]`) === before;
+    }""", [key(f"{KEC}.2001", SERVED), key(f"{KEC}.2001", TARGETED)])
+    assert same
+
     served.fill("4")
     item.wait_for(state="detached", timeout=10_000)
     assert served.get_attribute("aria-invalid") is None

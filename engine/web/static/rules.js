@@ -664,10 +664,34 @@
     return rule._order;
   }
 
+  function show(item, visible) { if (item.hidden === visible) { item.hidden = !visible; } }
+
+  function signature(problems) {
+    return problems.map(function (p) { return p.severity + " " + p.message; }).join("\n");
+  }
+
+  /** Put ``problems`` as the browser's messages in ``box`` (its own, data-aksi, only). */
+  function replaceOwn(box, problems, tag) {
+    var own = Array.prototype.filter.call(box.children, function (item) {
+      return item.hasAttribute("data-aksi");
+    });
+    var had = own.map(function (item) {
+      return item.getAttribute("data-aksi-severity") + " " + item.textContent;
+    }).join("\n");
+    if (had === signature(problems)) { return; }
+    own.forEach(function (item) { box.removeChild(item); });
+    problems.forEach(function (p) {
+      var item = messageItem(tag, p);
+      item.textContent = p.message;
+      box.appendChild(item);
+    });
+  }
+
   /** A message as the server's form macros write one (class pe: error, pw: warning). */
   function messageItem(tag, p) {
     var item = document.createElement(tag);
     item.setAttribute("data-aksi", p.rule || "skema");
+    item.setAttribute("data-aksi-severity", p.severity);
     item.className = p.severity === ERROR ? "pe" : "pw";
     return item;
   }
@@ -812,26 +836,30 @@
       var all = [];
       Object.keys(results).forEach(function (scope) { all = all.concat(results[scope]); });
       all.forEach(function (x) { current[x.p.message] = true; known[x.p.message] = true; });
-      // 1. the touched message boxes: the browser's items out, the server's shown or hidden
+      // 1. the server's messages in the touched boxes: shown while the browser still finds
+      //    them, hidden once it does not
       Object.keys(touched).forEach(function (k) {
         var box = cells[k].box;
         if (!box) { return; }
-        Array.prototype.slice.call(box.children).forEach(function (item) {
-          if (item.hasAttribute("data-aksi")) { box.removeChild(item); return; }
+        Array.prototype.forEach.call(box.children, function (item) {
+          if (item.hasAttribute("data-aksi")) { return; }
           var text = textOf(item);
-          if (has(current, text)) { item.hidden = false; satisfied[text] = true; }
-          else if (has(known, text)) { item.hidden = true; }
+          if (has(current, text)) { show(item, true); satisfied[text] = true; }
+          else if (has(known, text)) { show(item, false); }
         });
       });
-      // 2. the browser's messages for the touched boxes, unless the server says them already
+      // 2. the browser's own messages, unless the server says them already; a box whose
+      //    messages stay the same is not touched (screen readers announce live changes)
+      var wanted = {};
       all.forEach(function (x) {
         if (!x.target || !has(touched, x.target) || !cells[x.target].box ||
             has(satisfied, x.p.message)) { return; }
-        var box = cells[x.target].box;
-        var item = messageItem(/^(UL|OL)$/.test(box.tagName) ? "li" : "span", x.p);
-        item.textContent = x.p.message;
-        box.appendChild(item);
         satisfied[x.p.message] = true;
+        (wanted[x.target] = wanted[x.target] || []).push(x.p);
+      });
+      Object.keys(touched).forEach(function (k) {
+        var box = cells[k].box;
+        if (box) { replaceOwn(box, wanted[k] || [], /^(UL|OL)$/.test(box.tagName) ? "li" : "span"); }
       });
       // 3. aria-invalid: an input stays invalid while any scope finds an error on it
       scopes.forEach(function (scope) {
@@ -888,40 +916,49 @@
         if (sa !== sb) { return sa - sb; }
         return (a.target ? cells[a.target].order : -1) - (b.target ? cells[b.target].order : -1);
       });
-      var list = /^(UL|OL)$/.test(summary.tagName) ? summary : null, said = {};
-      Array.prototype.slice.call(summary.querySelectorAll("li")).forEach(function (item) {
-        if (item.hasAttribute("data-aksi")) { item.parentNode.removeChild(item); return; }
+      var list = /^(UL|OL)$/.test(summary.tagName) ? summary : null, said = {}, own = [];
+      Array.prototype.forEach.call(summary.querySelectorAll("li"), function (item) {
+        if (item.hasAttribute("data-aksi")) { own.push(item); return; }
         var text = textOf(item);
-        if (has(current, text)) { item.hidden = false; said[text] = true; }
-        else if (has(known, text)) { item.hidden = true; }
+        if (has(current, text)) { show(item, true); said[text] = true; }
+        else if (has(known, text)) { show(item, false); }
         list = list || item.parentNode;
       });
-      if (!list) {
-        list = summary.querySelector("[data-aksi-list]");
-        if (!list) {
-          list = document.createElement("ul");
-          list.setAttribute("data-aksi-list", "");
-          summary.appendChild(list);
-        }
-      }
-      // errors at the top of the list (before the server's), warnings at the end
-      var top = list.firstChild;
-      all.forEach(function (x) {
-        if (has(said, x.p.message)) { return; }
+      var mine = all.filter(function (x) {
+        if (has(said, x.p.message)) { return false; }
         said[x.p.message] = true;
-        var item = messageItem("li", x.p), id = x.target && anchorOf(x.target);
-        var text = item;
-        if (id) {
-          text = document.createElement("a");
-          text.href = "#" + id;
-          item.appendChild(text);
-        }
-        text.textContent = x.p.message;
-        list.insertBefore(item, x.p.severity === ERROR ? top : null);
+        return true;
       });
+      var had = own.map(function (item) {
+        return item.getAttribute("data-aksi-severity") + " " + item.textContent;
+      }).join("\n");
+      if (had !== signature(mine.map(function (x) { return x.p; }))) {
+        own.forEach(function (item) { item.parentNode.removeChild(item); });
+        if (!list) {
+          list = summary.querySelector("[data-aksi-list]");
+          if (!list) {
+            list = document.createElement("ul");
+            list.setAttribute("data-aksi-list", "");
+            summary.appendChild(list);
+          }
+        }
+        // errors at the top of the list (before the server's), warnings at the end
+        var top = list.firstChild;
+        mine.forEach(function (x) {
+          var item = messageItem("li", x.p), id = x.target && anchorOf(x.target);
+          var text = item;
+          if (id) {
+            text = document.createElement("a");
+            text.href = "#" + id;
+            item.appendChild(text);
+          }
+          text.textContent = x.p.message;
+          list.insertBefore(item, x.p.severity === ERROR ? top : null);
+        });
+      }
       if (summary.hasAttribute("data-aksi-hide-empty")) {
-        summary.hidden = !Array.prototype.some.call(summary.querySelectorAll("li"),
-          function (li) { return !li.hidden; });
+        show(summary, Array.prototype.some.call(summary.querySelectorAll("li"),
+          function (li) { return !li.hidden; }));
       }
     }
 
