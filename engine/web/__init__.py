@@ -35,7 +35,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from ..store import Database
-from . import api, auth, filters, health, monitor, review, sheets, tasks
+from . import api, auth, filters, form_entry, health, monitor, review, sheets, tasks
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -76,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(form_entry.bp)
     app.register_blueprint(review.bp)  # returning a stage or part with marked cells
     app.register_blueprint(monitor.bp)
     sheets.init_app(app)  # its upload checks CSRF after limiting the body's size

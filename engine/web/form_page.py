@@ -2,15 +2,420 @@
 with each cell's value, owner, last year's value and problems.
 
 `form_page` gives the stage page's ``tasks/_form.html`` its context; it returns None when
-the stage has no documents.
+the stage has no documents. The templates (``forms/macros.html``) only lay it out.
+
+Decisions:
+
+- Every value is addressed by its *cell key* ``FORM/SECTION/ROW/FIELD`` (ROW: the region
+  code of a per-region row, the 1-based number of a repeating row, ``-`` in a section of
+  plain fields): the input's name, the table cell's ``data-cell``, and where the cell's
+  problems go (``data-problems-for``). `engine.web.form_entry` reads the posted keys back.
+- Who may write which cell is judged as `engine.forms.entry.save` judges it (`entry_unit`):
+  the roles of the data-entry triggers, the stage (and the unit's part) in a state those
+  triggers start from, in a stage with parts only the unit's own fields, never a computed
+  one. Everything else is shown read-only.
+- The page shows the problems of a draft (wrong types, broken rules, regions, jumps from
+  last year), not every empty required cell: an open stage would drown in "belum diisi".
+  How much is filled is told per unit instead; the full submission check is shown after
+  a refused "Simpan & kirim".
+- Markup per cell is kept small (the largest kecamatan has 108 desa x 60 fields): labels
+  come from the headers (``aria-labelledby``), ids and descriptions only where a cell has
+  problems, last year's value only where there is one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import functools
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Mapping
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from sqlalchemy.orm import Session
 
+from ..forms.entry import (context_for, entry_triggers, last_year, part_start_state,
+                           stage_documents, stage_problems, unit_for)
+from ..forms.files import _size, short_name
+from ..forms.parts import WHOLE, Part, parts_of
+from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
+from ..forms.validate import DRAFT, FormContext, Problem
+from ..people import Actor, acting_roles
+from ..runtime.stage_forms import completeness
+from ..store.library import pinned
 
-def form_page(session: Session, *, task: Any, definition: Any, actor: Any) -> dict | None:
-    return None
+try:  # the browser rules (engine/web/client_rules.py) may not be there yet
+    from .client_rules import rules_for_browser
+except ImportError:  # pragma: no cover - only while that module is missing
+    rules_for_browser = None
+
+NO_ROW = "-"
+SUMMARY_LIMIT = 100  # problems linked from the summary; the rest are counted
+TOTALLED = ("count", "integer", "number", "rupiah")  # summed per column (not percent, year)
+YES, NO = "ya", "tidak"
+NUMERIC = ("count", "integer", "number", "percent", "rupiah", "year")
+
+
+def cell_key(form: str, section: str, row: Any, field: str) -> str:
+    return f"{form}/{section}/{row}/{field}"
+
+
+# -- who may write -----------------------------------------------------------------------------
+
+def entry_unit(task: Any, definition: Any, actor: Actor, parts: Mapping[str, Part]) -> str | None:
+    """The part ``actor`` may write now (``WHOLE`` in a stage without parts), judged as
+    `engine.forms.entry.save` judges it; None when they may write nothing."""
+    triggers = entry_triggers(definition)
+    refs = tuple(ref for t in triggers for ref in t.by)
+    if not triggers or not acting_roles(actor, refs, task.level, task.region_code):
+        return None
+    editable = {s for t in triggers for s in t.sources}
+    if task.state not in editable:
+        return None
+    stage = definition.stage(task.stage)
+    if not stage.parts:
+        return WHOLE
+    own = unit_for(actor, refs, task.level, task.region_code)
+    if own is None or own not in stage.parts:
+        return None
+    part = parts.get(own)
+    return own if (part.state if part else part_start_state(definition)) in editable else None
+
+
+def may_write(stage: Any, unit: str | None, f: Field) -> bool:
+    """May the holder of ``unit`` (from `entry_unit`) write field ``f``?"""
+    return unit is not None and not f.computed and (not stage.parts or f.unit == unit)
+
+
+def submit_trigger(definition: Any, task: Any, actor: Actor) -> Any | None:
+    """The data-entry trigger ("Kirim untuk verifikasi") ``actor`` may fire here, if any."""
+    return next((t for t in entry_triggers(definition)
+                 if acting_roles(actor, t.by, task.level, task.region_code)), None)
+
+
+# -- values as people read and type them -------------------------------------------------------
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def number_text(value: int | float) -> str:
+    """1234567 -> "1.234.567", 12.5 -> "12,5" (every digit kept: what is shown is saved)."""
+    if isinstance(value, int):  # Babel's answer for "id", ~50x faster (6500 cells a page)
+        return f"{value:,}".replace(",", ".")
+    return format_decimal(value, locale="id", decimal_quantization=False)
+
+
+def shown(f: Field, value: Any, kind: str | None = None) -> str:
+    """A value as read-only text (``kind``: ``f.kind``, when the caller knows it)."""
+    if value is None or value == "" or value == []:
+        return ""
+    kind = kind or f.kind
+    if kind == "file" and isinstance(value, Mapping):
+        size = value.get("ukuran")
+        bits = [short_name(str(value.get("jenis")))] if value.get("jenis") else []
+        if is_number(size):
+            bits.append(_size(int(size)))
+        return str(value.get("nama") or "berkas") + (f" ({', '.join(bits)})" if bits else "")
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    if kind == "multi" and isinstance(value, list):
+        return ", ".join(f.label_of(v) for v in value)
+    if kind == "enum":
+        return f.label_of(value)
+    if kind == "date" and isinstance(value, str):
+        try:
+            return format_date(dt.date.fromisoformat(value), "d MMMM y", locale="id")
+        except ValueError:
+            return value
+    if is_number(value):
+        return str(value) if kind == "year" else number_text(value)
+    return str(value)
+
+
+def entered(f: Field, value: Any, kind: str | None = None) -> Any:
+    """A value as its input holds it: text, or for a multi field the chosen values."""
+    kind = kind or f.kind
+    if value is None:
+        return [] if kind == "multi" else ""
+    if kind == "multi":
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    if kind == "file":
+        return str(value.get("sha256") or "") if isinstance(value, Mapping) else ""
+    if isinstance(value, bool):
+        return YES if value else NO
+    if is_number(value):
+        return str(value) if kind == "year" else number_text(value)
+    return str(value)
+
+
+# -- the page's parts --------------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    key: str
+    field: Field
+    value: Any
+    editable: bool
+    last: str = ""  # last year's approved value, as text ("" when there is none)
+    problems: list[Problem] = dc_field(default_factory=list)
+    kind: str = ""  # the field's kind (read once per column)
+
+    @functools.cached_property
+    def text(self) -> str:
+        return shown(self.field, self.value, self.kind)
+
+    @functools.cached_property
+    def entry(self) -> Any:
+        return entered(self.field, self.value, self.kind)
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC
+
+    @property
+    def severity(self) -> str:
+        if any(p.is_error for p in self.problems):
+            return "error"
+        return "warning" if self.problems else ""
+
+    @property
+    def jump(self) -> bool:
+        return any(p.rule == "tahun-ke-tahun" for p in self.problems)
+
+
+@dataclass
+class Column:
+    field: Field
+    id: str  # the header's id, which labels the column's inputs
+    editable: bool
+    total: str | None = None  # the column's total as text, for a summed column
+
+
+@dataclass
+class Row:
+    key: str  # the cell key's ROW part
+    id: str
+    label: str
+    code: str = ""  # a region row's code
+    cells: list[Cell] = dc_field(default_factory=list)
+    problems: list[Problem] = dc_field(default_factory=list)  # of the row as a whole
+    blank: bool = False  # the empty row an editable list offers for a new entry
+
+
+@dataclass
+class SectionView:
+    form: str
+    section: Section
+    columns: list[Column]
+    rows: list[Row]
+    editable: bool
+    problems: list[Problem] = dc_field(default_factory=list)  # of the section as a whole
+
+    @property
+    def key(self) -> str:
+        return f"{self.form}/{self.section.name}"
+
+    @property
+    def kind(self) -> str:
+        return self.section.kind
+
+    @property
+    def groups(self) -> list[tuple[str | None, list[Column]]]:
+        """(group title or None, its columns) of consecutive columns."""
+        out: list[tuple[str | None, list[Column]]] = []
+        for column in self.columns:
+            group = column.field.group
+            if out and out[-1][0] == group:
+                out[-1][1].append(column)
+            else:
+                out.append((group, [column]))
+        return out
+
+    @property
+    def grouped(self) -> bool:
+        return any(c.field.group for c in self.columns)
+
+    @property
+    def totals(self) -> bool:
+        return any(c.total is not None for c in self.columns)
+
+
+@dataclass
+class SummaryItem:
+    problem: Problem
+    target: str  # the id a link goes to
+
+
+@dataclass
+class FormView:
+    id: str
+    title: str
+    description: str
+    sections: list[SectionView]
+    editable: bool
+    problems: list[Problem]
+    summary: list[SummaryItem]  # the first SUMMARY_LIMIT problems, each with its link
+    rules: dict | None = None  # for static/rules.js, on an editable form
+
+    @property
+    def uploads(self) -> bool:
+        return any(c.editable and c.field.kind == "file"
+                   for s in self.sections for c in s.columns)
+
+
+def _region_name(name: str) -> str:
+    return name.title() if name.isupper() else name
+
+
+def _row_values(section: Section, doc: Mapping[str, Any], ctx: FormContext,
+                editable: bool) -> list[tuple[str, str, str, Mapping[str, Any], bool]]:
+    """(row key, label, code, values, blank) of every row a section shows."""
+    value = doc.get(section.name)
+    if section.kind == PER_REGION:
+        rows = value if isinstance(value, Mapping) else {}
+        return [(code, _region_name(name), code,
+                 rows.get(code) if isinstance(rows.get(code), Mapping) else {}, False)
+                for code, name in ctx.rows.items()]
+    if section.kind == ROWS:
+        items = [r if isinstance(r, Mapping) else {} for r in value] \
+            if isinstance(value, list) else []
+        out = [(str(n), str(n), "", r, False) for n, r in enumerate(items, 1)]
+        if editable:  # a new entry without a script: one empty row to fill
+            out.append((str(len(items) + 1), str(len(items) + 1), "", {}, True))
+        return out
+    return [(NO_ROW, section.title, "", value if isinstance(value, Mapping) else {}, False)]
+
+
+def _previous_row(section: Section, previous: Mapping[str, Any], code: str) -> Mapping[str, Any]:
+    if section.kind != PER_REGION:
+        return {}
+    rows = previous.get(section.name)
+    row = rows.get(code) if isinstance(rows, Mapping) else None
+    return row if isinstance(row, Mapping) else {}
+
+
+def _total(values: list[Any]) -> str | None:
+    numbers = [v for v in values if is_number(v)]
+    return number_text(sum(numbers)) if numbers else "0"
+
+
+def _section_view(spec: FormSpec, fi: int, si: int, section: Section, doc: Mapping[str, Any],
+                  previous: Mapping[str, Any], ctx: FormContext, stage: Any,
+                  unit: str | None, problems: dict[str, list[Problem]]) -> SectionView:
+    columns = [Column(f, f"h{fi}-{si}-{ci}", may_write(stage, unit, f))
+               for ci, f in enumerate(section.fields)]
+    editable = any(c.editable for c in columns)
+    kinds = [c.field.kind for c in columns]
+    prefix = f"{spec.id}/{section.name}"
+    rows = []
+    for ri, (key, label, code, values, blank) in enumerate(
+            _row_values(section, doc, ctx, editable and section.kind == ROWS)):
+        before = _previous_row(section, previous, code)
+        row = Row(key, f"r{fi}-{si}-{ri}", label, code, blank=blank,
+                  problems=problems.get(f"{prefix}/{key}", []))
+        for column, kind in zip(columns, kinds):
+            f = column.field
+            k = f"{prefix}/{key}/{f.name}"
+            last = before.get(f.name)
+            row.cells.append(Cell(k, f, values.get(f.name), column.editable,
+                                  shown(f, last, kind) if last is not None else "",
+                                  problems.get(k, []), kind))
+        rows.append(row)
+    if section.kind in (PER_REGION, ROWS):
+        for ci, column in enumerate(columns):
+            if column.field.kind in TOTALLED:
+                column.total = _total([r.cells[ci].value for r in rows])
+    return SectionView(spec.id, section, columns, rows, editable, problems.get(prefix, []))
+
+
+def problem_targets(spec: FormSpec, problem: Problem) -> list[str]:
+    """The keys a problem is shown at: its cells, else its row, else its section (a
+    problem of the whole document has none: the summary shows it)."""
+    section = spec.section(problem.section) if problem.section else None
+    if section is None:
+        return []
+    prefix = f"{spec.id}/{section.name}"
+    row = NO_ROW if section.kind == FIELDS else problem.row
+    if row is None:
+        return [prefix]
+    cells = [f"{prefix}/{row}/{name}" for name in problem.fields if section.field(name)]
+    return cells or [f"{prefix}/{row}"]
+
+
+def _by_key(specs: Mapping[str, FormSpec], problems: list[Problem]) -> dict[str, list[Problem]]:
+    out: dict[str, list[Problem]] = {}
+    for p in problems:
+        spec = specs.get(p.form)
+        for key in problem_targets(spec, p) if spec else ():
+            out.setdefault(key, []).append(p)
+    return out
+
+
+def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
+              docs: Mapping[str, dict] | None = None, problems: list[Problem] | None = None,
+              refused: str | None = None) -> dict | None:
+    """The form part of the stage page.
+
+    ``docs`` and ``problems`` replace the stored documents and their draft check: after a
+    refused save the page shows what the person typed, with the engine's problems of it,
+    and ``refused`` says why nothing was saved.
+    """
+    stage = definition.stage(task.stage)
+    forms = [f for f in stage.outputs if f in definition.forms]
+    if not forms:
+        return None
+    parts = parts_of(session, task.id)
+    unit = entry_unit(task, definition, actor, parts)
+    stored = stage_documents(session, definition, task)
+    docs = docs if docs is not None else stored
+    previous = last_year(session, task, lambda h: pinned(session, h))
+    if problems is None:
+        problems = stage_problems(session, definition, task, phase=DRAFT, docs=docs,
+                                  previous=previous)
+    ctx = context_for(session, definition, task)
+    specs = {f: spec_of(definition, f) for f in forms}
+    at = _by_key(specs, problems)
+    views = []
+    for fi, form in enumerate(forms):
+        spec = specs[form]
+        sections = [_section_view(spec, fi, si, s, docs.get(form) or {},
+                                  previous.get(form) or {}, ctx, stage, unit, at)
+                    for si, s in enumerate(spec.sections)]
+        editable = any(s.editable for s in sections)
+        rules = None
+        if editable and rules_for_browser is not None:
+            rules = rules_for_browser(definition, form, ctx)
+        own = [p for p in problems if p.form == form]
+        summary = [SummaryItem(p, (problem_targets(spec, p) or [""])[0])
+                   for p in own[:SUMMARY_LIMIT]]
+        views.append(FormView(form, spec.title, spec.description, sections, editable, own,
+                              summary, rules))
+    names = definition.lifecycle.states
+    start = part_start_state(definition)
+    filled = completeness(definition, task.stage, stored, ctx.rows)
+    units = [{"unit": u, "state": names[parts[u].state if u in parts and parts[u].state
+                                         else start].name,
+              "filled": number_text(filled.get(u, {}).get("filled", 0)),
+              "required": number_text(filled.get(u, {}).get("required", 0)), "mine": u == unit}
+             for u in stage.parts]
+    if not stage.parts and filled:
+        whole = {"filled": number_text(sum(t["filled"] for t in filled.values())),
+                 "required": number_text(sum(t["required"] for t in filled.values()))}
+        units = [{"unit": None, "state": None, **whole, "mine": False}]
+    trigger = submit_trigger(definition, task, actor) if unit is not None else None
+    return {
+        "forms": views,
+        "editable": unit is not None,
+        "unit": unit or None,
+        "parts": bool(stage.parts),
+        "units": units,
+        "part_version": (parts[unit].version if unit in parts else 0) if unit is not None else 0,
+        "submit": {"trigger": trigger.id, "name": trigger.name} if trigger else None,
+        "uploads": any(v.uploads for v in views),
+        "limit": SUMMARY_LIMIT,
+        "errors": sum(p.is_error for p in problems),
+        "warnings": sum(not p.is_error for p in problems),
+        "previous_year": task.year - 1 if previous else None,
+        "refused": refused,
+    }

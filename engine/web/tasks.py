@@ -130,6 +130,13 @@ def _visible_or_abort(region: str) -> None:
 
 @bp.get("/tugas/<int:year>/<region>/<stage>")
 def detail(year: int, region: str, stage: str):
+    return stage_page(year, region, stage)
+
+
+def stage_page(year: int, region: str, stage: str, *, form_override=None, status: int = 200):
+    """The stage page. ``form_override(session, task, definition, actor)`` gives extra
+    arguments of `form_page`: after a refused save (engine/web/form_entry.py) the form
+    shows what was typed, its problems and why nothing was saved."""
     _visible_or_abort(region)
     with database().session() as session:
         try:
@@ -137,13 +144,34 @@ def detail(year: int, region: str, stage: str):
         except NotFound:
             abort(404)
         shown = view(session, task, user=current_user.actor)
+        definition = pinned(session, task.definition_hash)
         # Each panel of the stage page is built by its own module (see their docstrings).
-        panel_args = dict(task=task, definition=pinned(session, task.definition_hash),
-                          actor=current_user.actor)
-        panels = dict(form_page=form_page(session, **panel_args),
+        panel_args = dict(task=task, definition=definition, actor=current_user.actor)
+        extra = form_override(session, task, definition, current_user.actor) \
+            if form_override else {}
+        panels = dict(form_page=form_page(session, **panel_args, **extra),
                       review=review_panel(session, **panel_args),
                       sheets=sheets_panel(session, **panel_args))
-    return render_template("tasks/detail.html", task=shown, **panels)
+    return render_template("tasks/detail.html", task=shown, confirm=confirmations(definition),
+                           **panels), status
+
+
+def confirmations(definition) -> dict[str, str]:
+    """Trigger id -> the question asked before firing it: approving (into the done state)
+    and reopening (out of it) are asked twice."""
+    lc = definition.lifecycle
+    done = lc.states[lc.done].name
+    out = {}
+    for tid, t in lc.triggers.items():
+        if t.by_system:
+            continue
+        if t.dest == lc.done:
+            out[tid] = (f"Yakin '{t.name}'? Status tahap menjadi '{done}' dan isiannya tidak "
+                        "dapat diubah lagi kecuali dibuka kembali.")
+        elif lc.done in t.sources:
+            out[tid] = (f"Yakin '{t.name}'? Tahap yang sudah '{done}' akan dapat diubah lagi "
+                        "dan harus disetujui ulang.")
+    return out
 
 
 @bp.post("/tugas/<int:year>/<region>/<stage>/<trigger>")
@@ -160,6 +188,11 @@ def act(year: int, region: str, stage: str, trigger: str):
             done = act_on(session, region, stage, year, trigger, current_user.username,
                           reason=(form.reason.data or "").strip() or None,
                           expected_version=int(form.version.data))
+            lc = pinned(session, find_task(session, region, stage, year).definition_hash).lifecycle
+
+            def name_of(state_or_trigger: str) -> str:  # the YAML names people read
+                known = lc.states.get(state_or_trigger) or lc.triggers.get(state_or_trigger)
+                return known.name if known else state_or_trigger
     except NotFound:
         abort(404)
     except InvalidForm as exc:
@@ -167,7 +200,7 @@ def act(year: int, region: str, stage: str, trigger: str):
     except (Refused, Conflict) as exc:
         flash(exc.message, "error")
     else:
-        flash(f"Berhasil: status kini '{done.to_state}'"
+        flash(f"Berhasil: {name_of(trigger)}; status tahap kini '{name_of(done.to_state)}'"
               + (f"; {len(done.opened)} tahap terbuka karenanya" if done.opened else ""), "success")
     return back
 

@@ -1,0 +1,388 @@
+"""The form on the stage page, through the Flask test client on the shipped definitions:
+every form renders for its stage (editable and read-only) and saves back unchanged, a
+save round trip with Indonesian numbers and repeating rows, refusals that keep what was
+typed and change nothing, ownership and CSRF on the page's POST, uploads judged by their
+content, last year's values beside this year's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+
+import pytest
+import time_machine
+from sqlalchemy import update
+
+from engine.forms import spec_of
+from engine.forms.entry import context_for, stage_documents
+from engine.forms.sample import sample_document
+from engine.runtime import find_task, save_on, start_year
+from engine.store.library import pinned
+from engine.store.models import Task
+from engine.web import create_app
+from engine.web.form_entry import parse_number
+from forms.walk import _all_computed, fill_and_approve, owned, person
+from runtime.conftest import juknis_defs, regions  # noqa: F401
+
+from .form_page_support import (add_people, attachment_uses, cell_html, page_form, parts,
+                                 signed_in, stage_state)
+
+NOW = dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.timezone.utc)
+YEAR, PROV, KAB, KEC = 2026, "19", "19.01", "19.01.01"
+D1 = f"{KEC}.1001"
+FORM = "kec_analisis_situasi"
+PAGE = f"/tugas/{YEAR}/{KEC}/analisis_situasi"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+@pytest.fixture
+def app(regions, juknis_defs, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("AKSI_FILES", str(tmp_path / "berkas"))
+    with regions.session() as s:
+        start_year(s, juknis_defs, YEAR, province=PROV, now=NOW)
+        for region in (PROV, KAB, KEC):
+            add_people(s, juknis_defs, region)
+    app = create_app({"DATABASE_URL": regions.url, "SECRET_KEY": "test", "TESTING": True})
+    with time_machine.travel(NOW, tick=False):
+        yield app
+    app.extensions["aksi.db"].dispose()
+
+
+def _open_every_stage(app, region: str) -> None:
+    """Every stage of ``region`` in the state data is entered in (the tests render the
+    forms of stages that open later in the year)."""
+    with app.extensions["aksi.db"].session() as s:
+        s.execute(update(Task).where(Task.region_code == region, Task.year == YEAR)
+                  .values(state="ready"))
+
+
+def _fill(app, region: str, stage: str, seed: int = 1) -> None:
+    """A plausible sample of the stage's documents, saved unit by unit."""
+    with app.extensions["aksi.db"].session() as s:
+        task = find_task(s, region, stage, YEAR)
+        definition = pinned(s, task.definition_hash)
+        ctx = context_for(s, definition, task)
+        docs = {form: sample_document(definition, form, ctx, rng=random.Random(seed))
+                for form in definition.stage(stage).outputs}
+    for unit in definition.stage(stage).parts or (None,):
+        data = {form: owned(definition, form, doc, unit) if unit else
+                {k: v for k, v in doc.items() if not _all_computed(definition, form, k)}
+                for form, doc in docs.items()}
+        data = {f: d for f, d in data.items() if d}
+        if data:
+            with app.extensions["aksi.db"].session() as s:
+                save_on(s, region, stage, YEAR, person("operator", region, unit), data, now=NOW)
+
+
+def _documents(app, region: str, stage: str) -> dict:
+    with app.extensions["aksi.db"].session() as s:
+        task = find_task(s, region, stage, YEAR)
+        return _as_sets(stage_documents(s, pinned(s, task.definition_hash), task))
+
+
+def _as_sets(value):
+    """Choices of a multi field compared as the set they are (checkboxes post them in the
+    order of the choices)."""
+    if isinstance(value, dict):
+        return {k: _as_sets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_as_sets(v) for v in value]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items
+    return value
+
+
+def _post(client, url: str, fields: dict, **extra):
+    return client.post(f"{url}/isian", data={**fields, **extra})
+
+
+# -- every form -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("region", [KEC, KAB, PROV])
+def test_every_form_renders_editable_and_read_only_and_saves_back_unchanged(app, juknis_defs,
+                                                                             region):
+    definition = juknis_defs.by_tier(region.count(".") + 1)
+    _open_every_stage(app, region)
+    approver = signed_in(app, person("approver", region))
+    for stage in definition.stages:
+        _fill(app, region, stage.id)
+        before = _documents(app, region, stage.id)
+        url = f"/tugas/{YEAR}/{region}/{stage.id}"
+        for unit in stage.parts or (None,):
+            client = signed_in(app, person("operator", region, unit))
+            page = client.get(url)
+            assert page.status_code == 200, (stage.id, unit)
+            text = page.get_data(as_text=True)
+            assert "Simpan draf" in text and "Simpan &amp; kirim" in text
+            for form in stage.outputs:
+                assert f'data-form="{form}"' in text
+                for section in spec_of(definition, form).sections:
+                    assert section.title.replace("&", "&amp;") in text, (form, section.name)
+            mine = {k for k in page_form(text) if k.count("/") == 3}
+            owned_forms = {k.split("/")[0] for k in mine}
+            assert owned_forms, (stage.id, unit)
+            if unit:  # only the unit's own fields are inputs
+                for key in mine:
+                    form, section, _, field = key.split("/")
+                    assert spec_of(definition, form).section(section).field(field).unit == unit
+            answer = _post(client, url, page_form(text), aksi="simpan")
+            assert answer.status_code == 302, (stage.id, unit, answer.get_data(as_text=True)[:3000])
+        assert _documents(app, region, stage.id) == before, stage.id
+        shown = approver.get(url).get_data(as_text=True)
+        assert 'value="simpan"' not in shown and "data-aksi-form" not in shown
+        for form in stage.outputs:
+            assert f'data-form="{form}"' in shown and f'name="{form}/' not in shown
+
+
+# -- saving through the page ------------------------------------------------------------------
+
+def test_a_draft_round_trip_reads_indonesian_numbers_and_keeps_the_rest(app):
+    client = signed_in(app, person("operator", KEC, "Puskesmas"))
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_hamil"] = ["1.234"]
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_nifas"] = [" 17 "]
+    answer = _post(client, PAGE, fields, aksi="simpan")
+    assert answer.status_code == 302
+    saved = parts(app, KEC, "analisis_situasi", YEAR)["Puskesmas"]
+    assert saved[0] == 1
+    assert saved[2][FORM]["desa"][D1] == {"jumlah_ibu_hamil": 1234, "jumlah_ibu_nifas": 17}
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "Draf tersimpan" in page
+    assert 'value="1.234"' in cell_html(page, f"{FORM}/desa/{D1}/jumlah_ibu_hamil")
+    # Emptying a cell removes its value; the column total follows the stored values.
+    fields = page_form(page)
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_nifas"] = [""]
+    assert _post(client, PAGE, fields, aksi="simpan").status_code == 302
+    assert parts(app, KEC, "analisis_situasi", YEAR)["Puskesmas"][2][FORM]["desa"][D1] == {
+        "jumlah_ibu_hamil": 1234}
+    page = client.get(PAGE).get_data(as_text=True)
+    assert f'data-total="{FORM}/desa/jumlah_ibu_hamil">1.234<' in page
+
+
+def test_repeating_rows_are_added_and_removed(app):
+    client = signed_in(app, person("operator", KEC, "Setcam"))
+    page = client.get(PAGE).get_data(as_text=True)
+    fields = page_form(page)
+    assert f"{FORM}/usulan" in fields  # the marker: this section's rows are on the page
+    blank = sorted({k.split("/")[2] for k in fields if k.startswith(f"{FORM}/usulan/")})
+    assert blank == ["1"]  # no rows yet: one empty row to fill
+    usulan = spec_of(_definition(app), FORM).section("usulan")
+    text_field = next(f for f in usulan.fields if f.kind == "text")
+    fields[f"{FORM}/usulan/1/{text_field.name}"] = ["Posyandu keliling"]
+    fields[f"{FORM}/usulan/2/{text_field.name}"] = ["Kelas ibu hamil"]  # added by the script
+    fields[f"{FORM}/usulan/3/{text_field.name}"] = [""]  # an empty row is not kept
+    assert _post(client, PAGE, fields, aksi="simpan").status_code == 302
+    rows = parts(app, KEC, "analisis_situasi", YEAR)["Setcam"][2][FORM]["usulan"]
+    assert [r[text_field.name] for r in rows] == ["Posyandu keliling", "Kelas ibu hamil"]
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields["hapus"] = [f"{FORM}/usulan/1"]
+    assert _post(client, PAGE, fields, aksi="simpan").status_code == 302
+    rows = parts(app, KEC, "analisis_situasi", YEAR)["Setcam"][2][FORM]["usulan"]
+    assert [r[text_field.name] for r in rows] == ["Kelas ibu hamil"]
+
+
+def _definition(app):
+    with app.extensions["aksi.db"].session() as s:
+        return pinned(s, find_task(s, KEC, "analisis_situasi", YEAR).definition_hash)
+
+
+def test_a_wrong_type_is_refused_with_the_typed_value_kept_and_nothing_saved(app):
+    client = signed_in(app, person("operator", KEC, "Puskesmas"))
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_hamil"] = ["12a"]
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_nifas"] = ["1.5"]  # a dot groups thousands
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_hamil_kek"] = ["4"]
+    answer = _post(client, PAGE, fields, aksi="simpan")
+    assert answer.status_code == 422
+    text = answer.get_data(as_text=True)
+    assert "Tidak ada yang disimpan" in text
+    cell = cell_html(text, f"{FORM}/desa/{D1}/jumlah_ibu_hamil")
+    assert 'value="12a"' in cell and 'aria-invalid="true"' in cell
+    assert "«Jumlah Ibu Hamil»: harus bilangan bulat, bukan &#39;12a&#39;" in cell
+    assert 'value="1.5"' in cell_html(text, f"{FORM}/desa/{D1}/jumlah_ibu_nifas")
+    assert 'value="4"' in cell_html(text, f"{FORM}/desa/{D1}/jumlah_ibu_hamil_kek")
+    assert f'href="#{FORM}/desa/{D1}/jumlah_ibu_hamil"' in text  # the summary links the cell
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {}
+
+
+def test_served_above_targeted_is_saved_as_a_draft_but_refused_on_submit(app):
+    client = signed_in(app, person("operator", KEC, "Puskesmas"))
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_hamil_kek"] = ["4"]
+    fields[f"{FORM}/desa/{D1}/bumil_kek_makanan_tambahan"] = ["9"]
+    before = stage_state(app, KEC, "analisis_situasi", YEAR)
+    refused = _post(client, PAGE, fields, aksi="kirim")
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "bagian unit Puskesmas belum valid" in text
+    cell = cell_html(text, f"{FORM}/desa/{D1}/bumil_kek_makanan_tambahan")
+    assert 'value="9"' in cell and "melebihi «Jumlah Ibu Hamil KEK» (4)" in cell
+    assert stage_state(app, KEC, "analisis_situasi", YEAR) == before
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {}
+    # As a draft the same values are kept, and the page shows the problem at the cell.
+    assert _post(client, PAGE, fields, aksi="simpan").status_code == 302
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "melebihi «Jumlah Ibu Hamil KEK» (4)" in cell_html(
+        page, f"{FORM}/desa/{D1}/bumil_kek_makanan_tambahan")
+
+
+def test_save_and_submit_moves_the_units_part(app, juknis_defs):
+    _fill(app, KEC, "analisis_situasi")
+    client = signed_in(app, person("operator", KEC, "PLKB"))
+    answer = _post(client, PAGE, page_form(client.get(PAGE).get_data(as_text=True)),
+                   aksi="kirim")
+    assert answer.status_code == 302
+    assert parts(app, KEC, "analisis_situasi", YEAR)["PLKB"][1] == "submitted"
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "Tersimpan dan terkirim" in page and "Menunggu verifikasi" in page
+    assert "data-aksi-form" not in page  # a submitted part is read-only until returned
+
+
+def test_a_crafted_post_of_another_units_field_changes_nothing(app):
+    client = signed_in(app, person("operator", KEC, "Puskesmas"))
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    assert f"{FORM}/desa/{D1}/jumlah_penduduk" not in fields  # Setcam's: read-only
+    fields[f"{FORM}/desa/{D1}/jumlah_penduduk"] = ["1000"]
+    answer = _post(client, PAGE, fields, aksi="simpan")
+    assert answer.status_code == 403
+    assert "«Jumlah Penduduk» (milik Setcam)" in answer.get_data(as_text=True)
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {}
+    # A name that is no cell of the stage is refused too.
+    fields.pop(f"{FORM}/desa/{D1}/jumlah_penduduk")
+    fields["kec_regulasi/regulasi/1/nama"] = ["x"]
+    assert _post(client, PAGE, fields, aksi="simpan").status_code == 422
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {}
+
+
+def test_a_verifikator_sees_the_form_read_only_and_cannot_post_it(app):
+    _fill(app, KEC, "analisis_situasi")
+    client = signed_in(app, person("verifikator", KEC, "Puskesmas"))
+    text = client.get(PAGE).get_data(as_text=True)
+    assert "data-aksi-form" not in text and f'name="{FORM}/' not in text
+    before = parts(app, KEC, "analisis_situasi", YEAR)
+    answer = client.post(f"{PAGE}/isian", data={
+        "csrf_token": _token(text), "part_version": "0", "version": "1", "aksi": "simpan",
+        f"{FORM}/desa/{D1}/jumlah_ibu_hamil": "5"})
+    assert answer.status_code == 403
+    assert parts(app, KEC, "analisis_situasi", YEAR) == before
+
+
+def _token(text: str) -> str:
+    from .conftest import csrf_token
+    return csrf_token(text.encode())
+
+
+def test_a_post_without_csrf_token_changes_nothing(app):
+    client = signed_in(app, person("operator", KEC, "Puskesmas"))
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields.pop("csrf_token")
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_hamil"] = ["5"]
+    assert _post(client, PAGE, fields, aksi="simpan").status_code == 400
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {}
+
+
+def test_another_kecamatan_is_forbidden(app):
+    with app.extensions["aksi.db"].session() as s:
+        add_people(s, _juknis(app), "19.01.02")
+    client = signed_in(app, person("operator", "19.01.02", "Puskesmas"))
+    assert client.get(PAGE).status_code == 403
+    assert client.post(f"{PAGE}/isian", data={"aksi": "simpan"}).status_code in (400, 403)
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {}
+
+
+def _juknis(app):
+    from engine.definitions import load
+    from runtime.support import WORKFLOWS
+    return load(WORKFLOWS)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+def _file_key(app) -> str:
+    spec = spec_of(_definition(app), FORM)
+    section, f = next((s, f) for s, f in spec.fields() if f.kind == "file")
+    assert section.kind == "fields"
+    return f"{FORM}/{section.name}/-/{f.name}"
+
+
+def test_an_upload_with_a_lying_extension_is_refused_and_a_true_one_kept(app):
+    client = signed_in(app, person("operator", KEC, "Setcam"))
+    key = _file_key(app)
+    page = client.get(PAGE).get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page
+    fields = page_form(page)
+    fields[key] = [""]
+    fields[f"{FORM}/desa/{D1}/jumlah_penduduk"] = ["700"]
+    lying = client.post(f"{PAGE}/isian", content_type="multipart/form-data", data={
+        **fields, "aksi": "simpan", key: (io.BytesIO(b"MZ\x90\x00 not a pdf"), "ba.pdf")})
+    assert lying.status_code == 422
+    text = lying.get_data(as_text=True)
+    assert "berkas ini bukan PDF/JPEG/PNG" in cell_html(text, key)
+    assert 'value="700"' in cell_html(text, f"{FORM}/desa/{D1}/jumlah_penduduk")
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {} and attachment_uses(app) == 0
+
+    kept = client.post(f"{PAGE}/isian", content_type="multipart/form-data", data={
+        **fields, "aksi": "simpan", key: (io.BytesIO(PDF), "Berita acara.png")})
+    assert kept.status_code == 302, kept.get_data(as_text=True)[:2000]
+    section, _, field = key.split("/")[1], None, key.split("/")[3]
+    stored = parts(app, KEC, "analisis_situasi", YEAR)["Setcam"][2][FORM][section][field]
+    assert stored["jenis"] == "application/pdf" and stored["nama"] == "Berita acara.png"
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "Berita acara.png (PDF" in cell_html(page, key)
+    # Saved again without a new file, the field keeps its file.
+    assert _post(client, PAGE, page_form(page), aksi="simpan").status_code == 302
+    again = parts(app, KEC, "analisis_situasi", YEAR)["Setcam"]
+    assert again[0] == 2 and again[2][FORM][section][field] == stored
+
+
+# -- last year, confirmations, messages -------------------------------------------------------
+
+def test_last_years_approved_value_is_beside_this_years_and_a_jump_is_marked(app, juknis_defs):
+    db = app.extensions["aksi.db"]
+    before = dt.datetime(2025, 1, 5, 3, 0, tzinfo=dt.timezone.utc)
+    with db.session() as s:
+        start_year(s, juknis_defs, YEAR - 1, province=PROV, now=before)
+
+    approved = fill_and_approve(db, KEC, "analisis_situasi", YEAR - 1, now=before)
+    last = approved[FORM]["desa"][D1]["jumlah_ibu_hamil"]
+    client = signed_in(app, person("operator", KEC, "Puskesmas"))
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields[f"{FORM}/desa/{D1}/jumlah_ibu_hamil"] = [str(last * 10 + 10)]
+    assert _post(client, PAGE, fields, aksi="simpan").status_code == 302
+    page = client.get(PAGE).get_data(as_text=True)
+    cell = cell_html(page, f"{FORM}/desa/{D1}/jumlah_ibu_hamil")
+    shown = f"{last:,}".replace(",", ".")
+    assert f'<small class="ly">{shown}</small>' in cell and "jump" in cell
+    assert f"tahun lalu {shown}" in cell
+    assert f"nilai yang disetujui tahun {YEAR - 1}" in page
+
+
+def test_approve_and_reopen_ask_first_and_the_message_names_the_state(app):
+    _fill(app, KEC, "penandaan_apbd_berjalan")
+    url = f"/tugas/{YEAR}/{KEC}/penandaan_apbd_berjalan"
+    operator = signed_in(app, person("operator", KEC))
+    answer = _post(operator, url, page_form(operator.get(url).get_data(as_text=True)),
+                   aksi="kirim")
+    assert answer.status_code == 302
+    assert "status tahap kini &#39;Menunggu verifikasi&#39;" in operator.get(url).get_data(
+        as_text=True)
+    verifikator = signed_in(app, person("verifikator", KEC))
+    page = verifikator.get(url).get_data(as_text=True)
+    version = stage_state(app, KEC, "penandaan_apbd_berjalan", YEAR)[1]
+    done = verifikator.post(f"{url}/verify", data={"csrf_token": _token(page),
+                                                   "version": str(version)})
+    assert "status tahap kini &#39;Menunggu persetujuan&#39;" in verifikator.get(
+        done.location).get_data(as_text=True)
+    camat = signed_in(app, person("approver", KEC)).get(url).get_data(as_text=True)
+    assert 'data-confirm="Yakin &#39;Setujui&#39;?' in camat
+    assert "data-confirm" not in page.split('class="actions"')[1].split("</section>")[0] \
+        or "Kembalikan" in page
+
+
+def test_indonesian_numbers():
+    assert parse_number("1.234.567", whole=True) == 1234567
+    assert parse_number("12,5", whole=False) == 12.5
+    assert parse_number("Rp 2.500", whole=True) == 2500
+    assert parse_number("-3", whole=True) == -3
+    for bad in ("1.5", "12a", "1,2,3", "", "NaN", "Infinity"):
+        assert parse_number(bad, whole=False) is None, bad
