@@ -859,7 +859,8 @@
       });
       Object.keys(touched).forEach(function (k) {
         var box = cells[k].box;
-        if (box) { replaceOwn(box, wanted[k] || [], /^(UL|OL)$/.test(box.tagName) ? "li" : "span"); }
+        if (!box) { return; }
+        replaceOwn(box, wanted[k] || [], /^(UL|OL)$/.test(box.tagName) ? "li" : "span");
       });
       // 3. aria-invalid: an input stays invalid while any scope finds an error on it
       scopes.forEach(function (scope) {
