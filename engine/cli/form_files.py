@@ -1,7 +1,9 @@
-"""``aksi form attach``: upload a scan into a file field of a stage's form."""
+"""``aksi form attach``: upload a scan into a file field of a stage's form; ``aksi form
+prune-files``: remove stored files no row names (engine/forms/files.py says why they exist)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import click
 from ..clock import utcnow
 from ..errors import AksiError, InvalidForm, NotPermitted
 from ..forms.entry import entry_triggers, unit_for
-from ..forms.files import short_name, store_upload
+from ..forms.files import prune_blobs, short_name, store_upload
 from ..forms.parts import WHOLE, parts_of
 from ..forms.spec import FIELDS, PER_REGION, ROWS, spec_of
 from ..people import actor
@@ -135,3 +137,30 @@ def attach_command(ctx: Context, region: str, stage: str, file: Path, year: int,
     click.echo(f"tersimpan: bagian {result.unit or '(seluruh dokumen)'}, versi {result.version}")
     for p in result.problems[:20]:
         click.echo(f"  {'galat' if p.is_error else 'peringatan':<10} : {p.message}")
+
+
+@form_group.command("prune-files")
+@click.option("--older-than", "hours", type=click.FloatRange(min=1), default=1, show_default=True,
+              help="Hours since a file was last written or uploaded (at least 1: younger "
+                   "ones may belong to an upload in flight).")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@AS_JSON
+@pass_context
+def prune_files_command(ctx: Context, hours: float, dry_run: bool, as_json: bool) -> None:
+    """Remove stored files ($AKSI_FILES) that no upload row names - left by uploads whose
+    transaction rolled back - and half-written temporary files. Safe to run from cron."""
+    try:
+        with ctx.database().session() as session:
+            removed = prune_blobs(session, now=utcnow(), older_than=dt.timedelta(hours=hours),
+                                  dry_run=dry_run)
+    except AksiError as exc:
+        fail(exc, as_json)
+    size = sum(n for _, n in removed)
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, "bytes": size,
+                               "files": [str(p) for p, _ in removed]}))
+        return
+    for path, n in removed:
+        click.echo(f"  {path} ({_size(n)})")
+    verb = "akan dihapus (--dry-run)" if dry_run else "dihapus"
+    click.echo(f"{verb}: {len(removed)} berkas tak terpakai, {_size(size)}")

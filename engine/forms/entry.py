@@ -10,14 +10,16 @@ A save is a patch merged field by field into the unit's part, checked as a draft
 field may still be empty, none may have the wrong type), then written on the version that
 was read. The stage row is locked first (``FOR NO KEY UPDATE`` on PostgreSQL; SQLite runs
 every write transaction alone), so that a part's state and the stage state derived from
-all parts are always judged on what the other units have committed.
+all parts are always judged on what the other units have committed. `save_parts` saves
+several units' parts at once (an import of a spreadsheet of the whole stage): each checked
+as its own save, the merged document checked once, all written or none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -120,7 +122,7 @@ def _field_label(definition: Any, form: str, section: str, name: str) -> str:
 
 
 def _written_fields(definition: Any, form: str, patch: Mapping[str, Any]):
-    """(section, field) of every field a patch writes."""
+    """(section, field) of every field a patch writes, each once."""
     spec = spec_of(definition, form)
     for name, value in patch.items():
         section = spec.section(name)
@@ -138,8 +140,10 @@ def _written_fields(definition: Any, form: str, patch: Mapping[str, Any]):
         else:
             yield name, None
             continue
+        names: dict = {}  # each field once, in the order first written
         for row in rows:
-            yield from ((name, key) for key in row)
+            names.update(dict.fromkeys(row))
+        yield from ((name, key) for key in names)
 
 
 def _refuse_foreign(definition: Any, stage: Any, unit: str,
@@ -149,9 +153,9 @@ def _refuse_foreign(definition: Any, stage: Any, unit: str,
     foreign, computed = [], []
     for form, patch in data.items():
         spec = spec_of(definition, form)
+        fields_of = {s.name: {f.name: f for f in s.fields} for s in spec.sections}
         for section_name, name in _written_fields(definition, form, patch):
-            section = spec.section(section_name)
-            f = section.field(name) if section and name else None
+            f = fields_of.get(section_name, {}).get(name) if name else None
             if f is None:
                 continue  # unknown: the schema check names it
             if f.computed:
@@ -166,6 +170,17 @@ def _refuse_foreign(definition: Any, stage: Any, unit: str,
                            unit=unit, **context)
 
 
+@dataclass(frozen=True)
+class PartSave:
+    """One unit's share of a save: who writes, what (``{form: patch}``), into which unit
+    (None: the person's own) and on which version of that part (None: whatever it is)."""
+
+    actor: Actor
+    data: Mapping[str, Any]
+    unit: str | None = None
+    expected_version: int | None = None
+
+
 def save(session: Session, *, task: Any, definition: Any, actor: Actor,
          data: Mapping[str, Any], unit: str | None = None, expected_version: int | None = None,
          now: dt.datetime, definition_of: Any = None) -> SaveResult:
@@ -174,8 +189,11 @@ def save(session: Session, *, task: Any, definition: Any, actor: Actor,
     Raises `NotPermitted`, `InvalidForm`, `Refused` or `Conflict`, and has then written
     nothing.
     """
-    stage = definition.stage(task.stage)
-    context = {"region": task.region_code, "stage": task.stage, "year": task.year}
+    return save_parts(session, task=task, definition=definition,
+                      saves=[PartSave(actor, data, unit, expected_version)], now=now)[0]
+
+
+def _shape_checked(stage: Any, data: Any, context: dict) -> None:
     if not isinstance(data, Mapping) or not data:
         raise InvalidForm("tidak ada isian untuk disimpan", problems=[], **context)
     unknown = [k for k in data if k not in stage.outputs]
@@ -187,28 +205,59 @@ def save(session: Session, *, task: Any, definition: Any, actor: Actor,
     if bad:
         raise InvalidForm(f"isi formulir {', '.join(bad)} harus berupa objek", problems=bad,
                           **context)
-    triggers = entry_triggers(definition)
-    refs = tuple(ref for t in triggers for ref in t.by)
-    if not triggers or not acting_roles(actor, refs, task.level, task.region_code):
+
+
+def _part_unit(stage: Any, item: PartSave, refs: tuple, task: Any, context: dict) -> str:
+    """The unit whose part ``item`` writes, once its actor may write there at all."""
+    actor = item.actor
+    if not refs or not acting_roles(actor, refs, task.level, task.region_code):
         raise NotPermitted(f"{actor.username} tidak berhak mengisi formulir tahap ini di "
                            f"{task.region_code}", username=actor.username, **context)
+    if not stage.parts:
+        return WHOLE
     own_unit = unit_for(actor, refs, task.level, task.region_code)
-    if stage.parts:
-        if own_unit is None:
-            raise NotPermitted(f"{actor.username} belum ditetapkan unitnya; tahap ini diisi per "
-                               f"unit ({', '.join(stage.parts)})", username=actor.username,
-                               **context)
-        if unit not in (None, own_unit):
-            raise NotPermitted(f"{actor.username} mengisi bagian unit {own_unit}, bukan {unit}",
-                               **context)
-        part_unit = own_unit
-    else:
-        part_unit = WHOLE
-    _refuse_foreign(definition, stage, part_unit, data, context)
-    strangers = files.unknown_files(definition, data, files.known_files(session, task.id))
-    if strangers:  # a hash alone must not attach (and so open) another stage's file
-        raise InvalidForm("berkas belum diunggah untuk tahap ini: " + ", ".join(strangers),
-                          problems=strangers, **context)
+    if own_unit is None:
+        raise NotPermitted(f"{actor.username} belum ditetapkan unitnya; tahap ini diisi per "
+                           f"unit ({', '.join(stage.parts)})", username=actor.username,
+                           **context)
+    if item.unit not in (None, own_unit):
+        raise NotPermitted(f"{actor.username} mengisi bagian unit {own_unit}, bukan {item.unit}",
+                           **context)
+    return own_unit
+
+
+def save_parts(session: Session, *, task: Any, definition: Any, saves: Sequence[PartSave],
+               now: dt.datetime) -> list[SaveResult]:
+    """Several units' saves of one stage in one go - a spreadsheet of the whole stage,
+    say - each checked as `save` checks it (who may write which unit's fields, the
+    part's state and version), the stage locked once, the document with every part
+    merged checked once, and every part written (one event each); all or nothing.
+
+    A problem blocks when it is an error of a field one of the written units owns.
+    Returns one `SaveResult` per save, in order (each with every problem of the document).
+    """
+    stage = definition.stage(task.stage)
+    context = {"region": task.region_code, "stage": task.stage, "year": task.year}
+    if not saves:
+        raise InvalidForm("tidak ada isian untuk disimpan", problems=[], **context)
+    for item in saves:
+        _shape_checked(stage, item.data, context)
+    triggers = entry_triggers(definition)
+    refs = tuple(ref for t in triggers for ref in t.by)
+    units = []
+    for item in saves:
+        part_unit = _part_unit(stage, item, refs, task, context)
+        if part_unit in units:
+            raise InvalidForm(f"bagian unit {part_unit or '(seluruh dokumen)'} disimpan lebih "
+                              "dari sekali dalam satu penyimpanan", problems=[], **context)
+        units.append(part_unit)
+        _refuse_foreign(definition, stage, part_unit, item.data, context)
+    known = files.known_files(session, task.id)
+    for item in saves:
+        strangers = files.unknown_files(definition, item.data, known)
+        if strangers:  # a hash alone must not attach (and so open) another stage's file
+            raise InvalidForm("berkas belum diunggah untuk tahap ini: " + ", ".join(strangers),
+                              problems=strangers, **context)
 
     locked = lock_stage(session, task.id)
     editable = {s for t in triggers for s in t.sources}
@@ -217,21 +266,25 @@ def save(session: Session, *, task: Any, definition: Any, actor: Actor,
                       f"'{definition.lifecycle.states[locked.state].name}': isian tidak dapat "
                       "diubah", **context)
     parts = parts_of(session, task.id)
-    mine = parts.get(part_unit)
-    if stage.parts:
-        state = mine.state if mine else part_start_state(definition)
-        if state not in editable:
-            raise Refused(f"bagian unit {part_unit} berstatus "
-                          f"'{definition.lifecycle.states[state].name}': isian tidak dapat diubah "
-                          "sampai dikembalikan", unit=part_unit, **context)
-    if expected_version is not None and expected_version != (mine.version if mine else 0):
-        raise Conflict(f"bagian ini sudah diubah orang lain (versi {mine.version if mine else 0}, "
-                       f"Anda melihat versi {expected_version}); muat ulang lalu coba lagi",
-                       **context)
-    new_data = _merged_part(mine, data)
     trial = dict(parts)
-    trial[part_unit] = Part(part_unit, mine.state if mine else None, new_data,
-                            mine.version if mine else 0, None, actor.username)
+    written = []
+    for item, part_unit in zip(saves, units):
+        mine = parts.get(part_unit)
+        if stage.parts:
+            state = mine.state if mine else part_start_state(definition)
+            if state not in editable:
+                raise Refused(f"bagian unit {part_unit} berstatus "
+                              f"'{definition.lifecycle.states[state].name}': isian tidak dapat "
+                              "diubah sampai dikembalikan", unit=part_unit, **context)
+        if item.expected_version is not None and \
+                item.expected_version != (mine.version if mine else 0):
+            raise Conflict(f"bagian ini sudah diubah orang lain (versi "
+                           f"{mine.version if mine else 0}, Anda melihat versi "
+                           f"{item.expected_version}); muat ulang lalu coba lagi", **context)
+        new_data = _merged_part(mine, item.data)
+        trial[part_unit] = Part(part_unit, mine.state if mine else None, new_data,
+                                mine.version if mine else 0, None, item.actor.username)
+        written.append((item, part_unit, mine, new_data))
     docs = documents(definition, task.stage, trial, rollups_of(session, task.id))
     ctx = context_for(session, definition, task)
     problems: list[Problem] = []
@@ -241,33 +294,37 @@ def save(session: Session, *, task: Any, definition: Any, actor: Actor,
         problems += found
         spec = spec_of(definition, form)
         blocking += [p for p in found if p.is_error and p.rule is None
-                     and (not stage.parts or owned_by(spec, p, part_unit))]
+                     and (not stage.parts or any(owned_by(spec, p, u) for u in units))]
     if blocking:
         raise InvalidForm(f"isian belum dapat disimpan ({len(blocking)} masalah)",
                           problems=[str(p) for p in blocking], **context)
-    state = (mine.state if mine else (part_start_state(definition) if stage.parts else None))
-    if not write_part(session, task.id, mine, unit=part_unit, data=new_data, state=state,
-                      note=mine.note if mine else None, by=actor.username, now=now):
-        raise Conflict("bagian ini baru saja disimpan orang lain; muat ulang lalu coba lagi",
-                       **context)
-    events.record(session, "save", actor=actor.username, at=now, task=task,
-                  from_state=locked.state, to_state=locked.state,
-                  payload={"unit": part_unit, "forms": sorted(data)})
-    return SaveResult(part_unit, (mine.version if mine else 0) + 1, problems)
+    results = []
+    for item, part_unit, mine, new_data in written:
+        state = (mine.state if mine else (part_start_state(definition) if stage.parts else None))
+        if not write_part(session, task.id, mine, unit=part_unit, data=new_data, state=state,
+                          note=mine.note if mine else None, by=item.actor.username, now=now):
+            raise Conflict("bagian ini baru saja disimpan orang lain; muat ulang lalu coba lagi",
+                           **context)
+        events.record(session, "save", actor=item.actor.username, at=now, task=task,
+                      from_state=locked.state, to_state=locked.state,
+                      payload={"unit": part_unit, "forms": sorted(item.data)})
+        results.append(SaveResult(part_unit, (mine.version if mine else 0) + 1, problems))
+    return results
 
 
-def _copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
+def _copy(value: Any, depth: int = 3) -> Any:
+    """The dicts `merge_into` writes into - the document, its sections, their rows - copied
+    (the part read stays as it was); values below them are replaced, never changed, so they
+    are shared."""
+    if depth and isinstance(value, dict):
+        return {k: _copy(v, depth - 1) for k, v in value.items()}
     return value
 
 
 def _merged_part(mine: Part | None, data: Mapping[str, Any]) -> dict:
-    out = _copy(mine.data) if mine else {}
+    out = dict(mine.data) if mine else {}
     for form, patch in data.items():
-        out[form] = merge_into(out.get(form) or {}, patch)
+        out[form] = merge_into(_copy(out.get(form) or {}), patch)
     return out
 
 

@@ -14,8 +14,15 @@ A file field's value in form data is a *file object* (docs/form-format.md)::
 - A file's type is read from its content (magic bytes, the ``filetype`` library), never
   from its name or a type the uploader declares: a PDF named ``.png`` is a PDF.
 
-The blob is written before the rows: a transaction that rolls back leaves an unreferenced
-blob behind, harmless (the next upload of that content reuses it).
+The blob is written before the rows, so that a committed row always has its bytes (the
+other order loses a file when the disk write fails after the commit). A transaction that
+rolls back leaves a blob no row names; `prune_blobs` (``aksi form prune-files``, run from
+cron like a backup) removes those, and temporary files of writes that never finished, once
+they are an hour old - an upload in flight is younger than that. Reusing a stored blob
+touches it (its time is that of its last upload), and a prune first renames a blob aside
+and only then looks at its time: an upload that touched it before is seen and the blob put
+back; one that comes after finds no blob and writes it again. Either way no committed row
+is left without its bytes.
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ from .spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 ENV_VAR = "AKSI_FILES"
 DEFAULT_DIRECTORY = "./aksi-files"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PRUNE_AFTER = dt.timedelta(hours=1)  # older than any upload in flight
+_TEMPORARY = ".tmp-"  # a blob being written
+_ASIDE = ".prune-"  # a blob a prune is removing
 
 SHORT_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png",
@@ -73,9 +83,13 @@ def put_blob(content: bytes, *, files_dir: str | os.PathLike | None = None) -> s
     digest = hashlib.sha256(content).hexdigest()
     path = blob_path(files_directory(files_dir), digest)
     if path.is_file() and path.stat().st_size == len(content):
-        return digest
+        try:
+            os.utime(path)  # uploaded again: a prune leaves it alone for another hour
+            return digest
+        except FileNotFoundError:
+            pass  # pruned meanwhile: written again below
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_TEMPORARY, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(content)
@@ -87,6 +101,56 @@ def put_blob(content: bytes, *, files_dir: str | os.PathLike | None = None) -> s
             os.unlink(tmp)
         raise
     return digest
+
+
+def prune_blobs(session: Session, *, now: dt.datetime, older_than: dt.timedelta = PRUNE_AFTER,
+                files_dir: str | os.PathLike | None = None,
+                dry_run: bool = False) -> list[tuple[Path, int]]:
+    """Remove the blobs no ``attachments`` row names, and temporary files of writes that
+    never finished, last touched more than ``older_than`` before ``now``; (path, size) of
+    each. Files not named as the store names them are left alone."""
+    root = files_directory(files_dir)
+    if not root.is_dir():
+        return []
+    cutoff = (now - older_than).timestamp()
+    referenced = set(session.scalars(select(Attachment.sha256)))
+    removed = []
+    for path in sorted(root.glob("??/??/*")):
+        name = path.name
+        if name.startswith(_ASIDE):  # left by a prune that stopped half-way
+            back = path.with_name(name[len(_ASIDE):])
+            if dry_run:
+                continue
+            with contextlib.suppress(FileNotFoundError):  # another prune may be at it too
+                if back.name in referenced and not back.exists():
+                    os.replace(path, back)
+                else:
+                    path.unlink()
+            continue
+        stored = SHA256.match(name) and path.parent.parent.name == name[:2] \
+            and path.parent.name == name[2:4]
+        if not (stored and name not in referenced) and not name.startswith(_TEMPORARY):
+            continue
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        if not path.is_file() or info.st_mtime >= cutoff:
+            continue
+        if dry_run:
+            removed.append((path, info.st_size))
+            continue
+        aside = path.with_name(_ASIDE + name)
+        try:
+            os.replace(path, aside)
+            if stored and aside.stat().st_mtime >= cutoff:  # touched by an upload meanwhile
+                os.replace(aside, path)  # same bytes as any rewrite: the name is their hash
+                continue
+            aside.unlink()
+        except FileNotFoundError:  # another prune took it
+            continue
+        removed.append((path, info.st_size))
+    return removed
 
 
 def read_blob(sha256: str, *, files_dir: str | os.PathLike | None = None) -> bytes:

@@ -56,13 +56,38 @@ def _lookup(data: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def _getter(path: str) -> Fn:
+    """`_lookup` of one path, specialised: a rule reads a var once per desa on every save,
+    and a plain name in a plain dict is by far the most common case."""
+    if "." in path:
+        return lambda data: _lookup(data, path)
+
+    def get(data: Mapping[str, Any]) -> Any:
+        if type(data) is dict or isinstance(data, Mapping):
+            value = data.get(path)
+            if value is not None:
+                return value
+        raise Missing(path)
+    return get
+
+
+def _is_number(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or kind is float or (
+        kind is not bool and isinstance(value, (int, float)))
+
+
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not _is_number(value):
         raise Missing(value)  # a value of the wrong type is the schema's problem
     return value
 
 
 def _fold(fn: Callable[[Any, Any], Any], args: list[Fn]) -> Fn:
+    if len(args) == 2:
+        first, second = args
+        return lambda data: fn(_number(first(data)), _number(second(data)))
+
     def run(data: Mapping[str, Any]) -> Any:
         values = [_number(a(data)) for a in args]
         return functools.reduce(fn, values)
@@ -70,8 +95,7 @@ def _fold(fn: Callable[[Any, Any], Any], args: list[Fn]) -> Fn:
 
 
 def _comparable(a: Any, b: Any) -> bool:
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
-    return numbers or (isinstance(a, str) and isinstance(b, str))
+    return (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str))
 
 
 def _compare(fn: Callable[[Any, Any], bool], args: list[Fn]) -> Fn:
@@ -136,7 +160,7 @@ def compile_logic(expr: Any) -> tuple[Fn, frozenset[str]]:
             if not args or not isinstance(args[0], str) or not args[0]:
                 raise LogicError("'var' memerlukan nama isian")
             reads.add(args[0])
-            return lambda data, path=args[0]: _lookup(data, path)
+            return _getter(args[0])
         if name not in _ARITY:
             raise LogicError(f"operasi '{name}' tidak dikenal; yang tersedia: "
                              f"{', '.join(OPERATORS)}")

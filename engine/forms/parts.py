@@ -63,11 +63,12 @@ def merge_into(target: dict, patch: Mapping[str, Any], *, depth: int = 0) -> dic
     """Merge a document (or part) into another: objects key by key down to the fields,
     lists of rows replaced whole; a None deletes. Returns ``target``."""
     for key, value in patch.items():
+        mapping = isinstance(value, (dict, Mapping))  # dict first: the ABC check is slow
         if value is None:
             target.pop(key, None)
-        elif isinstance(value, Mapping) and depth < 2 and isinstance(target.get(key), dict):
+        elif mapping and depth < 2 and isinstance(target.get(key), dict):
             merge_into(target[key], value, depth=depth + 1)
-        elif isinstance(value, Mapping) and depth < 2:
+        elif mapping and depth < 2:
             target[key] = merge_into({}, value, depth=depth + 1)
         else:
             target[key] = value

@@ -118,6 +118,34 @@ def entered(f: Field, unit: str | None) -> bool:
     return not f.computed and f.kind not in _SKIPPED_KINDS and (unit is None or f.unit == unit)
 
 
+def by_unit(spec: FormSpec, patch: Mapping[str, Any]) -> dict[str | None, dict]:
+    """Each unit's share of a patch read from a template of every unit: the fields it owns
+    (``x-unit``; None for fields of no unit), a repeating-rows section whole to the unit of
+    its fields. For `entry.save_parts`, which saves the shares in one go."""
+    out: dict[str | None, dict] = {}
+    for name, value in patch.items():
+        section = spec.section(name)
+        if section is None:
+            out.setdefault(None, {})[name] = value  # unknown: the save names it
+            continue
+        unit_of = {f.name: f.unit for f in section.fields}
+        if section.kind == PER_REGION and isinstance(value, Mapping):
+            for code, row in value.items():
+                if not isinstance(row, Mapping):
+                    out.setdefault(None, {}).setdefault(name, {})[code] = row
+                    continue
+                for field, v in row.items():
+                    share = out.setdefault(unit_of.get(field), {}).setdefault(name, {})
+                    share.setdefault(code, {})[field] = v
+        elif section.kind == ROWS or not isinstance(value, Mapping):
+            units = sorted(section.units)
+            out.setdefault(units[0] if len(units) == 1 else None, {})[name] = value
+        else:
+            for field, v in value.items():
+                out.setdefault(unit_of.get(field), {}).setdefault(name, {})[field] = v
+    return out
+
+
 def layout(spec: FormSpec, unit: str | None) -> list[Sheet]:
     """The data sheets of a template of ``unit``, in the form's order."""
     taken: set[str] = set()

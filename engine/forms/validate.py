@@ -3,7 +3,14 @@
 Four passes, each on the whole document:
 
 1. the JSON Schema - for a draft without ``required``, ``minItems`` and ``minProperties``
-   (a draft may be incomplete, never of the wrong type);
+   (a draft may be incomplete, never of the wrong type). A document is first tried on
+   the schema compiled to Python by fastjsonschema (a tenth of jsonschema's time on a
+   kecamatan of a hundred desa); only one it refuses is walked by jsonschema, which names
+   every error (the messages come from jsonschema's errors, so they are the same either
+   way). The fast path is used only for schemas of the keywords both read alike
+   (`_FAST_KEYWORDS`), with formats checked by jsonschema's own format checker: it may
+   refuse what jsonschema accepts (then jsonschema has the last word), never the reverse;
+   tests/forms/test_validate_fast.py holds both to that on broken documents;
 2. the regions: a per-desa (or per-child) section has rows only for the desa of this
    kecamatan (or the child regions), and at submission one for each; region and stage
    references name real ones;
@@ -23,6 +30,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+import fastjsonschema
 import jsonschema
 
 from ..regions import is_within
@@ -105,6 +113,66 @@ def _validator(definition: Any, form: str, phase: str) -> jsonschema.Draft202012
         schema = _drafted(copy.deepcopy(schema))
     return jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+# Keywords that mean the same to fastjsonschema (draft 2019 generator) as to jsonschema's
+# Draft 2020-12, plus annotations. A schema with any other keyword (prefixItems,
+# unevaluatedProperties, $ref, dependentRequired, ...) is checked by jsonschema alone.
+_FAST_KEYWORDS = frozenset({
+    "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "multipleOf", "minLength", "maxLength", "pattern", "format", "items", "minItems",
+    "maxItems", "uniqueItems", "properties", "patternProperties", "additionalProperties",
+    "propertyNames", "required", "minProperties", "maxProperties", "allOf", "anyOf", "oneOf",
+    "not", "if", "then", "else",
+    "$schema", "$id", "$comment", "title", "description", "readOnly", "writeOnly", "default",
+    "examples", "deprecated"})
+
+
+def _fast_keywords(schema: Any, formats: set[str]) -> bool:
+    """Does ``schema`` use only `_FAST_KEYWORDS` (and "x-" annotations)? Collects the
+    formats it names into ``formats``."""
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict):
+        return False
+    for key, value in schema.items():
+        if key.startswith("x-"):
+            continue
+        if key not in _FAST_KEYWORDS:
+            return False
+        if key == "format":
+            formats.add(value)
+        elif key in ("properties", "patternProperties"):
+            if not all(_fast_keywords(s, formats) for s in value.values()):
+                return False
+        elif key in ("allOf", "anyOf", "oneOf"):
+            if not all(_fast_keywords(s, formats) for s in value):
+                return False
+        elif key in ("items", "additionalProperties", "propertyNames", "not", "if", "then",
+                     "else"):
+            if not _fast_keywords(value, formats):
+                return False
+    return True
+
+
+def _conforms(name: str) -> Any:
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    return lambda value: checker.conforms(value, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _fast_validator(definition: Any, form: str, phase: str) -> Any:
+    """The form's schema compiled by fastjsonschema (None when it holds keywords the fast
+    path does not take): raises on the first error, returns quietly on a valid document."""
+    schema = _validator(definition, form, phase).schema
+    formats: set[str] = set()
+    if not _fast_keywords(schema, formats):
+        return None
+    try:
+        return fastjsonschema.compile(schema, formats={f: _conforms(f) for f in formats},
+                                      use_default=False)
+    except Exception:  # noqa: BLE001 - a schema its code generator cannot take: jsonschema alone
+        return None
 
 
 _KINDS = {"integer": "bilangan bulat", "number": "angka", "string": "teks", "boolean": "ya/tidak",
@@ -206,6 +274,13 @@ class _Where:
 
 def _schema_problems(definition: Any, form: str, doc: Any, phase: str,
                      where: _Where) -> Iterator[Problem]:
+    fast = _fast_validator(definition, form, phase)
+    if fast is not None:
+        try:
+            fast(doc)
+            return  # valid: jsonschema would find nothing either
+        except fastjsonschema.JsonSchemaValueException:
+            pass  # jsonschema names every error (or finds none where the fast path is stricter)
     said: set[tuple] = set()
     for err in _validator(definition, form, phase).iter_errors(doc):
         path = list(err.absolute_path)
@@ -242,9 +317,10 @@ def _region_problems(spec: FormSpec, doc: Mapping[str, Any], ctx: FormContext, p
         elif section.kind == PER_REGION and value is None and phase == SUBMIT \
                 and any(f.required for f in section.fields):
             yield where.problem(ERROR, [section.name], "belum diisi")
-        for key, row in _rows(section, value):
-            for f in section.fields:
-                if f.ref and row.get(f.name) is not None:
+        refs = [f for f in section.fields if f.ref]
+        for key, row in _rows(section, value) if refs else ():
+            for f in refs:
+                if row.get(f.name) is not None:
                     reason = _bad_ref(f, row[f.name], ctx)
                     if reason:
                         yield where.problem(ERROR, [section.name, key, f.name], reason)
@@ -320,6 +396,7 @@ def _rule_problems(spec: FormSpec, rules: RuleSet, doc: Mapping[str, Any], ctx: 
                    where: _Where) -> Iterator[Problem]:
     cycle = {"tahun": ctx.year}
     doc_labels = {f"{s.name}.{f.name}": f"«{f.title}»" for s, f in spec.fields()}
+    row_data: dict[str, list] = {}
     for rule in rules.rules:
         if rule.section is None:
             data = {**doc, CYCLE: cycle}
@@ -341,9 +418,13 @@ def _rule_problems(spec: FormSpec, rules: RuleSet, doc: Mapping[str, Any], ctx: 
         if section is None:
             continue
         labels = {f.name: f"«{f.title}»" for f in section.fields}
-        for key, row in _rows(section, doc.get(section.name)):
+        rows = row_data.get(section.name)
+        if rows is None:  # each row's data built once for all the section's rules
+            rows = row_data[section.name] = [(key, row, {**row, CYCLE: cycle})
+                                              for key, row in _rows(section, doc.get(section.name))]
+        for key, row, data in rows:
             try:
-                ok = rule.fn({**row, CYCLE: cycle})
+                ok = rule.fn(data)
             except NOT_JUDGED:
                 continue
             if not ok:
