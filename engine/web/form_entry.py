@@ -27,6 +27,7 @@ next to the cells. A save that is accepted redirects to the page (post/redirect/
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field as dc_field
 from decimal import Decimal
 from typing import Any, Mapping
@@ -59,6 +60,9 @@ require_sign_in(bp)
 
 DELETE = "hapus"  # checkboxes naming the rows to remove ("FORM/SECTION/ROW")
 WHOLE_NUMBERS = ("count", "integer", "rupiah", "year")
+NUMERIC = ("count", "integer", "number", "percent", "rupiah", "year")
+_PLAIN = re.compile(r"-?[0-9]+\Z")
+_GROUPED = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+\Z")
 # The largest page posts ~6500 cells: above Flask's defaults (1000 parts, 500 KB).
 MAX_FORM_PARTS = 20_000
 MAX_FORM_MEMORY = 16 * 1024 * 1024
@@ -81,6 +85,10 @@ def parse_number(text: str, *, whole: bool) -> int | float | None:
     text = "".join(text.split()).replace("\u00a0", "")
     if text[:2].lower() == "rp":
         text = text[2:]
+    if _PLAIN.match(text):  # the usual cases without Babel (~6500 cells in a post)
+        return int(text)
+    if _GROUPED.match(text):
+        return int(text.replace(".", ""))
     try:
         number = parse_decimal(text, locale="id", strict=True)
     except (NumberFormatError, ValueError, ArithmeticError):
@@ -92,23 +100,24 @@ def parse_number(text: str, *, whole: bool) -> int | float | None:
     return float(number)  # for a whole-number field the engine says it is not one
 
 
-def parse_value(f: Field, values: list[str]) -> Any:
-    """A posted value as the document holds it (None: empty)."""
-    choices = {str(v): v for v, _ in f.choices()} if f.kind in ("enum", "multi") else {}
-    if f.kind == "multi":
+def parse_value(f: Field, values: list[str], kind: str | None = None) -> Any:
+    """A posted value as the document holds it (None: empty; ``kind``: ``f.kind``)."""
+    kind = kind or f.kind
+    choices = {str(v): v for v, _ in f.choices()} if kind in ("enum", "multi") else {}
+    if kind == "multi":
         chosen = [choices.get(v, v) for v in values if v]
         return chosen or None
     text = (values[0] if values else "").strip()
     if not text:
         return None
-    if f.kind == "enum":
+    if kind == "enum":
         return choices.get(text, text)  # the schema's own value (an enum of numbers too)
-    if f.numeric:
-        number = parse_number(text, whole=f.kind in WHOLE_NUMBERS)
+    if kind in NUMERIC:
+        number = parse_number(text, whole=kind in WHOLE_NUMBERS)
         return text if number is None else number
-    if f.kind == "yes-no":
+    if kind == "yes-no":
         return {"ya": True, "tidak": False}.get(text.lower(), text)
-    if f.kind == "longtext":
+    if kind == "longtext":
         return text.replace("\r\n", "\n")
     return text
 
@@ -139,6 +148,7 @@ def read_post(definition: Any, stage: Any, form: MultiDict, files: MultiDict,
     posted = Posted()
     deleted = set(form.getlist(DELETE))
     lists: dict[tuple[str, str], dict[int, dict]] = {}
+    fields: dict[tuple[str, str, str], tuple] = {}  # (form, section, field) -> (section, field, kind)
     for key in dict.fromkeys([*form.keys(), *files.keys()]):
         bits = key.split("/")
         if len(bits) == 2 and bits[0] in outputs:
@@ -151,13 +161,17 @@ def read_post(definition: Any, stage: Any, form: MultiDict, files: MultiDict,
                 posted.problems.append(_unknown(outputs[0] if outputs else "", key))
             continue  # csrf_token, aksi, versions, hapus
         form_id, name, row, fname = bits
-        section = spec_of(definition, form_id).section(name) if form_id in outputs else None
-        f = section.field(fname) if section else None
+        found = fields.get((form_id, name, fname))
+        if found is None:
+            section = spec_of(definition, form_id).section(name) if form_id in outputs else None
+            f = section.field(fname) if section else None
+            found = fields[(form_id, name, fname)] = (section, f, f.kind if f else "")
+        section, f, kind = found
         if f is None or (section.kind == FIELDS and row != NO_ROW) or (
                 section.kind == ROWS and not (row.isascii() and row.isdigit() and int(row) > 0)):
             posted.problems.append(_unknown(form_id if form_id in outputs else outputs[0], key))
             continue
-        if f.kind == "file":
+        if kind == "file":
             upload = files.get(key)
             if upload is not None and upload.filename:
                 value: Any = Upload(upload)
@@ -165,7 +179,7 @@ def read_post(definition: Any, stage: Any, form: MultiDict, files: MultiDict,
                 sha = (form.get(key) or "").strip()
                 value = (dict(known[sha]) if sha in known else {"sha256": sha}) if sha else None
         else:
-            value = parse_value(f, form.getlist(key))
+            value = parse_value(f, form.getlist(key), kind)
         patch = posted.data.setdefault(form_id, {})
         if section.kind == FIELDS:
             patch.setdefault(name, {})[fname] = value
