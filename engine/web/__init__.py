@@ -76,8 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
-    app.register_blueprint(form_entry.bp)
     app.register_blueprint(review.bp)  # returning a stage or part with marked cells
+    app.register_blueprint(form_entry.bp)
     app.register_blueprint(monitor.bp)
     sheets.init_app(app)  # its upload checks CSRF after limiting the body's size
     app.register_blueprint(api.bp)

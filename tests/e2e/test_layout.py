@@ -1,0 +1,142 @@
+"""The pages at a phone's width (390 px) and a desktop's (1280 px) in a real browser: no
+page is wider than the window (wide tables scroll inside their own box), no raw state or
+trigger id in what a person reads, and a screenshot of each page kept as a test artifact
+(``$AKSI_TEST_ARTIFACTS``, default ``tmp/artifacts`` in the repository) to look at.
+
+`aksi demo` and `aksi serve` as a user starts them, with one `aksi tick` so the inbox has
+reminders and escalations; Debian's chromium driven by Playwright (see test_browser.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .test_browser import AKSI, BROWSER, KEC, _free_port, _sign_in, browser  # noqa: F401
+
+pytestmark = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("AKSI_TEST_ARTIFACTS", REPO / "tmp" / "artifacts")) / "layout"
+WIDTHS = (390, 1280)
+# The juknis lifecycle's ids, and level and stage ids: never in visible text.
+RAW_IDS = re.compile(r"\b(locked|ready|submitted|verified|approved|returned|reopened|submit|"
+                     r"verify|approve|reopen|kabkota|analisis_situasi|penandaan_apbd_berjalan)\b")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    assert Path(BROWSER).exists(), f"AKSI_TEST_BROWSER={BROWSER}: no such browser"
+    root = tmp_path_factory.mktemp("layout")
+    db = f"sqlite:///{root / 'layout.db'}"
+    year = str(time.gmtime().tm_year)
+    env = {**os.environ, "AKSI_SECRET_KEY": "layout", "AKSI_FILES": str(root / "files")}
+    subprocess.run([*AKSI, "--db", db, "demo", "--year", year], check=True,
+                   capture_output=True, timeout=300, env=env)
+    subprocess.run([*AKSI, "--db", db, "tick"], check=True, capture_output=True, timeout=300,
+                   env=env)
+    port = _free_port()
+    proc = subprocess.Popen([*AKSI, "--db", db, "serve", "--port", str(port), "--no-clock"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"aksi serve did not answer: {proc.stdout.read1().decode()}")
+        yield base, year, db
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _check(page, name: str, width: int) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= width, f"{name} at {width} px is {wide} px wide"
+    text = page.inner_text("body")
+    found = sorted(set(RAW_IDS.findall(text)))
+    assert not found, f"{name} at {width} px shows ids {found}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_pages_fit_the_window_and_speak_in_names(server, browser, width):  # noqa: F811
+    base, year, _db = server
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/masuk")
+    _check(page, "masuk", width)
+    _sign_in(page, base, f"operator-{KEC}")
+    for name, path in (("tugas", "/tugas"), ("semua", "/tugas?lingkup=semua"),
+                       ("tahap", f"/tugas/{year}/{KEC}/analisis_situasi"),
+                       ("tahap-utuh", f"/tugas/{year}/{KEC}/penandaan_apbd_berjalan"),
+                       ("pantau", "/pantau"), ("kotak-masuk", "/kotak-masuk"),
+                       ("405", f"/tugas/{year}/{KEC}/analisis_situasi/submit")):
+        answer = page.goto(base + path)
+        assert answer.status == (405 if name == "405" else 200), path
+        _check(page, name, width)
+    assert page.get_by_role("link", name="Langsung ke isi halaman").count() == 1
+    context.close()
+
+
+def test_the_navigation_wraps_and_keeps_its_targets_large_enough(server, browser):  # noqa: F811
+    base, _year, _db = server
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    _sign_in(page, base, f"supervisor-{KEC[:5]}")
+    page.goto(f"{base}/tugas")
+    for link in page.locator("header nav a").all():
+        box = link.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, link.inner_text()
+        assert box["height"] >= 24, f"{link.inner_text()} is {box['height']} px high"
+    current = page.locator('header nav a[aria-current="page"]')
+    assert current.count() == 1 and current.inner_text() == "Tugas saya"
+    page.keyboard.press("Tab")  # the first stop is the skip link, and it shows
+    skip = page.get_by_role("link", name="Langsung ke isi halaman")
+    assert skip.evaluate("e => e === document.activeElement")
+    assert skip.bounding_box()["y"] >= 0
+    context.close()
+
+
+def test_an_ended_session_brings_the_person_back_with_their_input(server, browser):  # noqa: F811
+    """The verifikator signs out in one tab; the reason typed in the other is not lost:
+    after signing in again the browser is on the stage page with the reason back."""
+    base, year, db = server
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    stage = f"{base}/tugas/{year}/{KEC}/penandaan_apbd_berjalan"
+    subprocess.run([*AKSI, "--db", db, "task", "act", KEC, "penandaan_apbd_berjalan", "submit",
+                    "--year", year, "--as", f"operator-{KEC}"], check=True, capture_output=True,
+                   timeout=120)
+    _sign_in(page, base, f"verifikator-{KEC}")
+    page.goto(stage)
+    other = context.new_page()
+    other.goto(f"{base}/tugas")
+    other.get_by_role("button", name="Keluar").click()  # the session ends in another tab
+    other.close()
+    returning = page.locator("form.act").filter(has=page.get_by_role("button", name="Kembalikan"))
+    returning.get_by_label("Alasan (wajib)").fill("Lampiran SK belum ada")
+    returning.get_by_role("button", name="Kembalikan").click()
+    assert "/masuk" in page.url
+    assert "Sesi Anda telah berakhir" in page.get_by_role("status").first.inner_text()
+    page.get_by_label("Nama pengguna").fill(f"verifikator-{KEC}")
+    page.get_by_label("Kata sandi").fill("demo")
+    page.get_by_role("button", name="Masuk").click()
+    assert page.url == stage
+    assert page.locator("dd.state").inner_text() == "Menunggu verifikasi"  # nothing was sent
+    assert page.locator("[data-aksi-kept-note]").is_visible()
+    returning = page.locator("form.act").filter(has=page.get_by_role("button", name="Kembalikan"))
+    assert returning.get_by_label("Alasan (wajib)").input_value() == "Lampiran SK belum ada"
+    returning.get_by_role("button", name="Kembalikan").click()
+    assert page.locator("dd.state").inner_text() == "Dikembalikan"
+    context.close()
