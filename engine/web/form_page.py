@@ -32,6 +32,7 @@ from typing import Any, Mapping
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from ..forms.entry import (context_for, entry_triggers, last_year, part_start_state,
@@ -160,6 +161,7 @@ class Cell:
     last: str = ""  # last year's approved value, as text ("" when there is none)
     problems: list[Problem] = dc_field(default_factory=list)
     kind: str = ""  # the field's kind (read once per column)
+    head: str = ""  # the id of its column's header
 
     @functools.cached_property
     def text(self) -> str:
@@ -184,6 +186,37 @@ class Cell:
         return any(p.rule == "tahun-ke-tahun" for p in self.problems)
 
 
+_YES_NO = {True: ('<option value="ya" selected>Ya</option>'
+                  '<option value="tidak">Tidak</option>'),
+           False: ('<option value="ya">Ya</option>'
+                   '<option value="tidak" selected>Tidak</option>'),
+           None: '<option value="ya">Ya</option><option value="tidak">Tidak</option>'}
+
+
+def lean_cell(c: Cell) -> str | None:
+    """The plain markup of a cell of a table per region (static/forms.js adds the rest),
+    or None when the cell needs the template's full markup. Written here rather than in
+    the template: the largest table has ~6500 cells, and a macro call per cell costs
+    most of the page's time."""
+    if c.problems:
+        return None
+    if c.editable:
+        if c.kind == "yes-no":
+            chosen = c.value if isinstance(c.value, bool) else None
+            inner = f'<select name="{escape(c.key)}"><option></option>{_YES_NO[chosen]}</select>'
+        elif c.kind in NUMERIC:
+            inner = f'<input name="{escape(c.key)}" value="{escape(c.entry)}">'
+        else:
+            return None
+    elif c.kind == "url" and c.text:
+        return None
+    else:
+        inner = str(escape(c.text))
+    if c.last:
+        inner += f'<small class="ly">{escape(c.last)}</small>'
+    return f"<td>{inner}</td>"
+
+
 @dataclass
 class Column:
     field: Field
@@ -201,6 +234,24 @@ class Row:
     cells: list[Cell] = dc_field(default_factory=list)
     problems: list[Problem] = dc_field(default_factory=list)  # of the row as a whole
     blank: bool = False  # the empty row an editable list offers for a new entry
+
+    def segments(self, marks: Mapping[str, Any]) -> list[Any]:
+        """The row's cells as markup runs of plain cells (`lean_cell`) and the `Cell`s
+        that need the full markup (a problem, a review mark)."""
+        out: list[Any] = []
+        run: list[str] = []
+        for c in self.cells:
+            html = None if c.key in marks else lean_cell(c)
+            if html is None:
+                if run:
+                    out.append(Markup("".join(run)))
+                    run = []
+                out.append(c)
+            else:
+                run.append(html)
+        if run:
+            out.append(Markup("".join(run)))
+        return out
 
 
 @dataclass
@@ -320,7 +371,7 @@ def _section_view(spec: FormSpec, fi: int, si: int, section: Section, doc: Mappi
             last = before.get(f.name)
             row.cells.append(Cell(k, f, values.get(f.name), column.editable,
                                   shown(f, last, kind) if last is not None else "",
-                                  problems.get(k, []), kind))
+                                  problems.get(k, []), kind, column.id))
         rows.append(row)
     if section.kind in (PER_REGION, ROWS):
         for ci, column in enumerate(columns):
