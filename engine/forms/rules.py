@@ -1,5 +1,6 @@
-"""A form's rules file, read into what the engine runs: rules, coverage pairs, year-over-year
-tolerances, roll-up and computed fields (the format: docs/form-format.md).
+"""A form's rules file, read into what the engine runs: rules, coverage pairs, rows that must
+differ, year-over-year tolerances, roll-up and computed fields (the format:
+docs/form-format.md).
 
 Coverage pairs are rules too ("served <= targeted"): they are declared once, as pairs,
 because the same pair also gives the cakupan layanan the documents show and the scoring
@@ -48,6 +49,18 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class Unique:
+    """No two rows of ``section`` alike in ``fields`` (each row judged once all of them are
+    filled; texts alike whatever their case and spacing): a rule across rows."""
+    id: str
+    section: str
+    fields: tuple[str, ...]
+    severity: str = ERROR
+    message: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class YearOverYear:
     section: str
     fields: tuple[str, ...] | None  # None: every count field of the section
@@ -77,6 +90,7 @@ class RuleSet:
     year_over_year: tuple[YearOverYear, ...]
     rollup: tuple[Rollup, ...]
     computed: tuple[Computed, ...]
+    unique: tuple[Unique, ...] = ()
 
 
 EMPTY = RuleSet((), (), (), (), ())
@@ -123,6 +137,9 @@ def parse(data: Mapping[str, Any] | None) -> RuleSet:
         computed=tuple(Computed(c["field"], c["kind"],
                                 {k: v for k, v in c.items() if k not in ("field", "kind")})
                        for c in data.get("computed") or ()),
+        unique=tuple(Unique(u["id"], u["section"], _ids(u["fields"]), u.get("severity", ERROR),
+                            u.get("message"), u.get("source", ""))
+                     for u in data.get("unique") or ()),
     )
 
 

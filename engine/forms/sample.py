@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 from .logic import NOT_JUDGED, compile_logic
 from .rules import CYCLE, ERROR, rules_of
 from .spec import PER_REGION, ROWS, Field, Section, plain, spec_of
-from .validate import SUBMIT, FormContext, _validator
+from .validate import SUBMIT, FormContext, _alike, _validator
 
 PASSES = 12
 
@@ -160,6 +160,16 @@ def _shape(spec: Any, rules: Any, doc: dict, ctx: FormContext, rng: random.Rando
             share = rng.uniform(0.55, 0.97)
             for n in c.served:
                 row[n] = int(room * share / len(c.served))
+    for unique in rules.unique:  # a row alike an earlier one: its free text made its own
+        section = spec.section(unique.section)
+        free = [n for n in unique.fields if section and (f := section.field(n)) is not None
+                and f.kind in ("text", "longtext")]
+        seen: set = set()
+        for i, row in enumerate(_rows(section, doc.get(unique.section)) if free else []):
+            if _alike([row.get(n) for n in unique.fields]) in seen \
+                    and isinstance(row.get(free[0]), str):
+                row[free[0]] = f"{row[free[0]]}-{i + 1}"
+            seen.add(_alike([row.get(n) for n in unique.fields]))
     errors = [r for r in rules.rules if r.severity == ERROR]
     for _ in range(PASSES):
         changed = False

@@ -15,7 +15,7 @@ Four passes, each on the whole document:
    kecamatan (or the child regions), and at submission one for each; region and stage
    references name real ones;
 3. the rules of the form's rules file, row by row, each only once every field it reads
-   is filled;
+   is filled; then its ``unique`` rules, across the rows of a section;
 4. year over year: a value far from the same desa's approved value of last year.
 
 Every `Problem` names where it is (section, row, fields), so that a part can be judged on
@@ -434,6 +434,59 @@ def _rule_problems(spec: FormSpec, rules: RuleSet, doc: Mapping[str, Any], ctx: 
                               section.name, shown_row, tuple(sorted(rule.fields)), rule.id)
 
 
+def _alike(value: Any) -> Any:
+    """What two values of a `Unique` rule are compared as: texts without case and extra
+    spaces, lists as their items, numbers and the rest as they are."""
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    if isinstance(value, list):
+        return tuple(_alike(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def _unique_problems(spec: FormSpec, rules: RuleSet, doc: Mapping[str, Any],
+                     where: _Where) -> Iterator[Problem]:
+    """A row alike an earlier one in every field of a `Unique` rule: a problem on the later
+    row, naming the earlier one and the values."""
+    for unique in rules.unique:
+        section = spec.section(unique.section)
+        if section is None:
+            continue
+        first: dict[tuple, Any] = {}
+        for key, row in _rows(section, doc.get(section.name)):
+            values = [row.get(name) for name in unique.fields]
+            if any(v is None or v == "" or v == [] for v in values):
+                continue
+            seen = first.setdefault(tuple(_alike(v) for v in values), key)
+            if seen == key:
+                continue
+            if unique.message:
+                text = unique.message
+                for name in unique.fields:
+                    text = text.replace("{" + name + "}", _shown(row.get(name)))
+            else:
+                shown = ", ".join(f"{where.field(section, name)} {_as_typed(section, name, v)}"
+                                  for name, v in zip(unique.fields, values))
+                earlier = (f"baris {seen + 1}" if isinstance(seen, int)
+                           else where.row(section, seen))
+                text = f"sama dengan {earlier} ({shown})"
+            shown_row = key + 1 if isinstance(key, int) else key
+            yield Problem(unique.severity, spec.id, f"{where.row(section, key)}: {text}",
+                          section.name, shown_row, tuple(sorted(unique.fields)), unique.id)
+
+
+def _as_typed(section: Section, name: str, value: Any) -> str:
+    """A value as the person typed it: an enum by its label, a year without a dot."""
+    f = section.field(name)
+    if f is not None and f.kind == "enum" and isinstance(value, str):
+        return _shown(f.label_of(value))
+    if f is not None and f.kind == "year" and _is_number(value):
+        return str(int(value))
+    return _shown(value)
+
+
 def _get(doc: Mapping[str, Any], path: str) -> Any:
     section, _, name = path.partition(".")
     value = doc.get(section)
@@ -489,6 +542,7 @@ def check_document(definition: Any, form: str, doc: Any, ctx: FormContext, *,
     problems += _region_problems(spec, doc, ctx, phase, where)
     rules = rules_of(definition, form)
     problems += _rule_problems(spec, rules, doc, ctx, where)
+    problems += _unique_problems(spec, rules, doc, where)
     problems += _jump_problems(spec, rules, doc, ctx, where)
     return sorted(problems, key=lambda p: not p.is_error)
 

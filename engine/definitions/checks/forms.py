@@ -50,6 +50,15 @@ RULES_SCHEMA = {
                            "targeted": {"type": ["string", "array"], "items": {"type": "string"}},
                            "severity": {"enum": ["error", "warning"]},
                            "source": {"type": "string"}}}},
+        "unique": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "section", "fields"],
+            "properties": {"id": {"type": "string", "minLength": 1}, "section": {"type": "string"},
+                           "fields": {"type": "array", "minItems": 1,
+                                      "items": {"type": "string"}},
+                           "severity": {"enum": ["error", "warning"]},
+                           "message": {"type": "string"}, "source": {"type": "string"},
+                           "description": {"type": "string"}}}},
         "year_over_year": {"type": "array", "items": {
             "type": "object", "additionalProperties": False, "required": ["section"],
             "properties": {"section": {"type": "string"},
@@ -265,6 +274,19 @@ def _rules(path: Path, form_id: str, form: SourceDoc, doc: SourceDoc,
                 if f is None or not f.numeric:
                     yield rules.error(at, "unknown-field",
                                       f"'{name}' bukan isian angka di bagian '{section.name}'"
+                                      f"{suggest(name, [x.name for x in section.fields])}")
+    for j, u in enumerate(rules.data.get("unique", [])):
+        section = spec.section(u["section"])
+        if section is None:
+            yield section_missing(rules, ("unique", j, "section"), spec, u["section"])
+        elif section.kind not in (ROWS, PER_REGION):
+            yield rules.error(("unique", j, "section"), "form-rules",
+                              f"aturan '{u['id']}': bagian '{section.name}' tidak berbaris")
+        else:
+            for k, name in enumerate(u["fields"]):
+                if section.field(name) is None:
+                    yield rules.error(("unique", j, "fields", k), "unknown-field",
+                                      f"isian '{name}' tidak ada di bagian '{section.name}'"
                                       f"{suggest(name, [x.name for x in section.fields])}")
     for j, y in enumerate(rules.data.get("year_over_year", [])):
         section = spec.section(y["section"])
