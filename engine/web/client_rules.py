@@ -2,8 +2,9 @@
 
 The browser gets data, never code: each rule's JSON Logic (coverage pairs already turned
 into the ``served <= targeted`` logic `engine.forms.rules.coverage_rule` builds), the
-fields it reads, its severity and own message, and, per section, each field's label and
-the schema keywords cheap to check on one input (type, bounds, length). rules.js words a
+fields it reads, its severity and own message; the ``unique`` rules (rows that must
+differ); and, per section, each field's label and the schema keywords cheap to check on
+one input (type, bounds, length). rules.js words a
 broken rule with a port of `engine.forms.validate.explain`, so the text is the server's to
 the character; tests/web/test_client_rules.py runs both on the same documents.
 
@@ -75,8 +76,19 @@ def _form_part(definition: Any, form_id: str) -> dict:
             "sections": [rule.section] if rule.section else _reads_sections(rule.reads),
             "message": rule.message,
         })
-    return {"form": spec.id, "title": spec.title,
-            "sections": [_section(s) for s in spec.sections], "rules": rules}
+    unique = [{"id": u.id, "severity": u.severity, "section": u.section,
+               "fields": list(u.fields),  # in the rule's order: the message names them so
+               "message": u.message}
+              for u in rules_of(definition, form_id).unique if spec.section(u.section)]
+    sections = [_section(s) for s in spec.sections]
+    for u in unique:  # an enum a unique rule compares is named by its label
+        fields = next(s for s in sections if s["name"] == u["section"])["fields"]
+        for name in u["fields"]:
+            f = spec.section(u["section"]).field(name)
+            if f is not None and f.kind == "enum" and f.schema.get("x-labels"):
+                fields[name]["labels"] = plain(f.schema["x-labels"])
+    return {"form": spec.id, "title": spec.title, "sections": sections, "rules": rules,
+            "unique": unique}
 
 
 def rules_for_browser(definition: Any, form_id: str, ctx: FormContext | None = None) -> dict:

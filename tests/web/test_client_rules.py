@@ -283,6 +283,39 @@ def test_a_rule_across_sections(node, kec, ctx):
         "Musrenbang Kecamatan ('2027-02-10').")
 
 
+def test_rows_that_must_differ(node, kec, kab):
+    """`unique` rules: a later row alike an earlier one (texts without case and extra
+    spaces), named with the earlier row and the values as typed (an enum by its label, a
+    year without a dot)."""
+    region = "19.01"
+    kab_ctx = context(kab, region, {f"{region}.01": "KECAMATAN 1"}, "Kecamatan")
+    regulasi = sample_document(kab, "kab_regulasi", kab_ctx, rng=random.Random(2))
+    row = {"jenis_dokumen": "peraturan_daerah", "nomor_regulasi": "12/2026",
+           "tentang_regulasi": "Percepatan penurunan stunting", "tahun_regulasi": 2026}
+    twice = copy.deepcopy(regulasi)
+    twice["regulasi"] = [row, {**row, "nomor_regulasi": " 12/2026 "},
+                         {**row, "tahun_regulasi": 2025}]
+    pairs = both(node, kab, "kab_regulasi", [regulasi, twice], kab_ctx)
+    assert_same(pairs)
+    (same,) = [p for p in pairs[1][0] if p["rule"] == "R-G-03"]
+    assert same["message"] == (
+        "Daftar identifikasi regulasi baris 2: sama dengan baris 1 («Jenis Dokumen» "
+        "'Peraturan daerah', «Nomor Regulasi» ' 12/2026 ', «Tahun Regulasi» 2026)")
+
+    ctx = context(kec, KEC, DESA, "desa")
+    form = "kec_penandaan_apbd_berjalan"
+    base = sample_document(kec, form, ctx, rng=random.Random(3))
+    doubled = copy.deepcopy(base)
+    doubled["penandaan"].append(copy.deepcopy(doubled["penandaan"][0]))
+    rencana = sample_document(kec, "kec_pra_musrenbang", ctx, rng=random.Random(4))
+    ranks = copy.deepcopy(rencana)
+    ranks["rencana"] = [dict(r, prioritas=1) for r in ranks["rencana"] * 2]
+    assert_same(both(node, kec, form, [base, doubled], ctx))
+    pairs = both(node, kec, "kec_pra_musrenbang", [rencana, ranks], ctx)
+    assert_same(pairs)
+    assert [p["rule"] for p in pairs[1][0] if p["rule"] == "R-K3-05"]
+
+
 # -- every shipped form, sampled and broken at random ------------------------------------------
 
 def _broken(doc: dict, rng: random.Random) -> dict:
@@ -312,6 +345,11 @@ def _broken(doc: dict, rng: random.Random) -> dict:
             for x in v:
                 walk(x)
     walk(doc)
+    for value in doc.values():  # a row twice, its texts in other case and spacing
+        if isinstance(value, list) and value and isinstance(value[0], dict) \
+                and rng.random() < 0.5:
+            value.append({k: f"  {v.upper()} " if isinstance(v, str) else v
+                          for k, v in value[0].items()})
     return doc
 
 

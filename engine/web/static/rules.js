@@ -428,6 +428,79 @@
     return out;
   }
 
+  // -- rows that must differ (validate._unique_problems) ------------------------------------
+
+  function isEmpty(v) {
+    return v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0);
+  }
+
+  /** validate._alike, as a key: texts without case and extra spaces, lists item by item,
+   *  numbers (and true/false, Python's 1/0) as numbers. */
+  function alike(v) {
+    if (typeof v === "string") {
+      return "s" + v.split(/\s+/).filter(Boolean).join(" ").toUpperCase().toLowerCase();
+    }
+    if (Array.isArray(v)) { return "l" + JSON.stringify(v.map(alike)); }
+    if (isMapping(v)) { return "d" + pyJson(sortedKeys(v)); }
+    if (typeof v === "number" || typeof v === "boolean") { return "n" + Number(v); }
+    return "o" + String(v);
+  }
+
+  function sortedKeys(v) {
+    if (Array.isArray(v)) { return v.map(sortedKeys); }
+    if (!isMapping(v)) { return v; }
+    var out = {};
+    Object.keys(v).sort().forEach(function (k) { out[k] = sortedKeys(v[k]); });
+    return out;
+  }
+
+  function asTyped(section, name, v) { // validate._as_typed
+    var f = has(section.fields, name) ? section.fields[name] : null;
+    if (f && f.kind === "enum" && typeof v === "string") {
+      return shown(f.labels && has(f.labels, v) ? f.labels[v] : v);
+    }
+    if (f && f.kind === "year" && typeof v === "number") {
+      var whole = Math.trunc(v);
+      return Math.abs(whole) < 1e21 ? String(whole) : BigInt(whole).toString();
+    }
+    return shown(v);
+  }
+
+  /** A row alike an earlier one in every field of a unique rule: a problem on the later row. */
+  function uniqueProblems(spec, doc, rules) {
+    var idx = indexed(spec), out = [];
+    (rules || spec.unique || []).forEach(function (u) {
+      if (!has(idx.sections, u.section)) { return; }
+      var section = idx.sections[u.section].spec, first = {};
+      rowsOf(section, get(doc, section.name)).forEach(function (kr) {
+        var key = kr[0], row = kr[1];
+        var values = u.fields.map(function (n) { return get(row, n); });
+        if (values.some(isEmpty)) { return; }
+        var id = JSON.stringify(values.map(alike));
+        if (!has(first, id)) { first[id] = key; return; }
+        var seen = first[id], text;
+        if (u.message) {
+          text = u.message;
+          u.fields.forEach(function (n) {
+            text = text.split("{" + n + "}").join(shown(get(row, n)));
+          });
+        } else {
+          var listed = u.fields.map(function (n, i) {
+            var label = has(section.fields, n) ? section.fields[n].label : "«" + n + "»";
+            return label + " " + asTyped(section, n, values[i]);
+          });
+          var earlier = typeof seen === "number" ? "baris " + (seen + 1)
+            : rowLabel(spec, section, seen);
+          text = "sama dengan " + earlier + " (" + listed.join(", ") + ")";
+        }
+        out.push(problem(u.severity, spec, rowLabel(spec, section, key) + ": " + text,
+                         section.name, typeof key === "number" ? key + 1 : key,
+                         u.fields.slice().sort(), u.id));
+      });
+    });
+    return out;
+  }
+
   // The schema keywords of one input (validate._reason, the same words).
   var KINDS = {"integer": "bilangan bulat", "number": "angka", "string": "teks",
                "boolean": "ya/tidak", "object": "isian bertingkat", "array": "daftar",
@@ -499,7 +572,8 @@
   }
 
   /** Every problem the browser finds in ``doc``, in the server's order: the schema
-   *  keywords of the inputs, then the rules (rule by rule, row by row), errors first. */
+   *  keywords of the inputs, then the rules (rule by rule, row by row), then the rows that
+   *  must differ; errors first. */
   function check(spec, doc) {
     var idx = indexed(spec), fieldProblems = [], ruleProblems = [];
     spec.sections.forEach(function (s) {
@@ -517,7 +591,7 @@
         });
       }
     });
-    return errorsFirst(fieldProblems.concat(ruleProblems));
+    return errorsFirst(fieldProblems.concat(ruleProblems, uniqueProblems(spec, doc)));
   }
 
   // -- reading what is typed ---------------------------------------------------------------
@@ -527,6 +601,7 @@
   // send. A dot groups thousands ("1.234.567", never "1.5"), a comma is the decimal mark
   // ("12,5"), "Rp" may lead; without a dot the text is read as Python's Decimal reads it
   // (underscores dropped, an exponent allowed, any script's digits).
+  var WHOLE_GROUPED = /^-?\d{1,3}(?:\.\d{3})+$/;
   var GROUPED = /^-?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$/;
   var DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
   var ND = /\p{Nd}/u;
@@ -544,7 +619,9 @@
     var t = String(text).split(/\s+/).join("").replace(/\u00a0/g, "");
     if (t.slice(0, 2).toLowerCase() === "rp") { t = t.slice(2); }
     var plain;
-    if (t.indexOf(".") >= 0) {
+    if (WHOLE_GROUPED.test(t)) {
+      plain = t.replace(/\./g, "");
+    } else if (t.indexOf(".") >= 0) {
       if (!GROUPED.test(t)) { return null; }
       plain = t.replace(/\./g, "").replace(",", ".");
     } else {
@@ -648,6 +725,7 @@
 
   /** The vars of a rule in the order its logic reads them. */
   function readingOrder(rule) {
+    if (!rule.logic) { return rule.fields; } // a unique rule: its fields, in its order
     if (!rule._order) {
       var seen = [];
       (function walk(n) {
@@ -706,7 +784,9 @@
     var order = 0;
     var doc = {};     // the document as the page holds it, kept up to date row by row
     var ruleById = {};
-    spec.rules.forEach(function (r) { ruleById[r.id] = r; });
+    spec.rules.concat(spec.unique || []).forEach(function (r) { ruleById[r.id] = r; });
+    var uniqueSections = {};
+    (spec.unique || []).forEach(function (u) { uniqueSections[u.section] = true; });
 
     function keyOf(section, row, field) { return prefix + section + "/" + row + "/" + field; }
 
@@ -812,6 +892,20 @@
       return keys;
     }
 
+    function uniqueKeys() { // the cells the unique rules compare, in every row
+      var keys = [];
+      (spec.unique || []).forEach(function (u) {
+        Object.keys(rows).forEach(function (scope) {
+          if (rows[scope].section !== u.section) { return; }
+          u.fields.forEach(function (n) {
+            var k = keyOf(u.section, rows[scope].row, n);
+            if (has(cells, k)) { keys.push(k); }
+          });
+        });
+      });
+      return keys;
+    }
+
     var results = {};  // scope -> placed problems
     var known = {};    // every message the browser has said
     var flagged = {};  // scope -> cell keys it marked invalid
@@ -820,6 +914,9 @@
     function judgeScope(scope) {
       if (scope === "doc") {
         return docRuleProblems(spec, doc).map(function (p) { return placed(p, "-"); });
+      }
+      if (scope === "unique") {
+        return uniqueProblems(spec, doc).map(function (p) { return placed(p, String(p.row)); });
       }
       var r = rows[scope], kv = readRow(r);
       return rowFieldProblems(spec, r.section, kv[0], kv[1])
@@ -830,7 +927,8 @@
     function render(scopes) {
       var touched = {}, current = {}, satisfied = {};
       scopes.forEach(function (scope) {
-        var keys = scope === "doc" ? docKeys() : rows[scope].keys;
+        var keys = scope === "doc" ? docKeys()
+          : (scope === "unique" ? uniqueKeys() : rows[scope].keys);
         keys.forEach(function (k) { touched[k] = true; });
       });
       var all = [];
@@ -977,11 +1075,11 @@
     function flush() {
       if (timer !== null) { clearTimeout(timer); }
       timer = null;
-      var scopes = Object.keys(dirty);
+      var scopes = Object.keys(dirty).filter(function (s) { return has(rows, s); });
       dirty = {};
-      if (scopes.some(function (s) { return s !== "doc" && has(docSections, rows[s].section); })) {
-        scopes.push("doc");
-      }
+      var sections = scopes.map(function (s) { return rows[s].section; });
+      if (sections.some(function (s) { return has(docSections, s); })) { scopes.push("doc"); }
+      if (sections.some(function (s) { return has(uniqueSections, s); })) { scopes.push("unique"); }
       if (scopes.length) { evaluate(scopes); }
     }
     function changed(event) {
@@ -1004,7 +1102,8 @@
       flagged = {};
       var scopes = Object.keys(rows);
       scopes.forEach(function (scope) { readRow(rows[scope]); });
-      evaluate(scopes.concat(idx.docRules.length ? ["doc"] : []));
+      evaluate(scopes.concat(idx.docRules.length ? ["doc"] : [],
+                             (spec.unique || []).length ? ["unique"] : []));
     }
     everything();
 
