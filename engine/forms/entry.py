@@ -316,9 +316,11 @@ def _copy(value: Any, depth: int = 3) -> Any:
     """The dicts `merge_into` writes into - the document, its sections, their rows - copied
     (the part read stays as it was); values below them are replaced, never changed, so they
     are shared."""
-    if depth and isinstance(value, dict):
-        return {k: _copy(v, depth - 1) for k, v in value.items()}
-    return value
+    if not depth or not isinstance(value, dict):
+        return value
+    if depth == 1:
+        return dict(value)
+    return {k: _copy(v, depth - 1) for k, v in value.items()}
 
 
 def _merged_part(mine: Part | None, data: Mapping[str, Any]) -> dict:

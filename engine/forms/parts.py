@@ -62,6 +62,9 @@ def rollups_of(session: Session, task_id: int) -> dict[str, Mapping[str, Any]]:
 def merge_into(target: dict, patch: Mapping[str, Any], *, depth: int = 0) -> dict:
     """Merge a document (or part) into another: objects key by key down to the fields,
     lists of rows replaced whole; a None deletes. Returns ``target``."""
+    if depth >= 2 and None not in patch.values():  # a row's fields, none deleted: as a whole
+        target.update(patch)
+        return target
     for key, value in patch.items():
         mapping = isinstance(value, (dict, Mapping))  # dict first: the ABC check is slow
         if value is None:
