@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import random
 
 import pytest
@@ -25,8 +26,8 @@ from engine.web.form_entry import parse_number
 from forms.walk import _all_computed, fill_and_approve, owned, person
 from runtime.conftest import juknis_defs, regions  # noqa: F401
 
-from .form_page_support import (add_people, attachment_uses, cell_html, page_form, parts,
-                                 signed_in, stage_state)
+from .form_page_support import (add_people, attachment_uses, browser_page, cell_html,
+                                 page_form, parts, served, signed_in, stage_state)
 
 NOW = dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.timezone.utc)
 YEAR, PROV, KAB, KEC = 2026, "19", "19.01", "19.01.01"
@@ -386,3 +387,78 @@ def test_indonesian_numbers():
     assert parse_number("-3", whole=True) == -3
     for bad in ("1.5", "12a", "1,2,3", "", "NaN", "Infinity"):
         assert parse_number(bad, whole=False) is None, bad
+
+
+# -- in a browser (static/forms.js) -------------------------------------------------------------
+
+BROWSER = os.environ.get("AKSI_TEST_BROWSER")
+in_browser = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
+
+
+@in_browser
+def test_rows_totals_and_unsaved_changes_in_a_browser(app):
+    from playwright.sync_api import Error as PlaywrightError
+
+    usulan = spec_of(_definition(app), FORM).section("usulan")
+    text_field = next(f for f in usulan.fields if f.kind == "text").name
+    with served(app) as base, browser_page(BROWSER, base, person("operator", KEC, "Setcam")) as page:
+        dialogs: list[str] = []
+
+        def answer(dialog):
+            dialogs.append(f"{dialog.type}: {dialog.message}")
+            dialog.accept()
+
+        page.on("dialog", answer)
+        page.goto(base + PAGE)
+        # The lean table's cells get their key, label and problem box from the script.
+        key = f"{FORM}/desa/{D1}/jumlah_penduduk"
+        cell = page.locator(f'td[data-cell="{key}"]')
+        assert cell.locator(f'[data-problems-for="{key}"]').count() == 1
+        assert cell.locator("input").get_attribute("aria-labelledby").startswith("r")
+        page.locator(f'[name="{key}"]').fill("1.234")
+        total = page.locator(f'[data-total="{FORM}/desa/jumlah_penduduk"]')
+        assert total.inner_text() == "1.234"
+        # Rows: the empty one filled, one more added, the first removed (asked first).
+        page.locator(f'[name="{FORM}/usulan/1/{text_field}"]').fill("Posyandu keliling")
+        page.locator(f'button[data-add-row="{FORM}/usulan"]').click()
+        page.locator(f'[name="{FORM}/usulan/2/{text_field}"]').fill("Kelas ibu hamil")
+        page.locator(f'input[name="hapus"][value="{FORM}/usulan/1"]').check()
+        assert any("Hapus baris 1" in d for d in dialogs)
+        assert not page.locator(f'[name="{FORM}/usulan/1/{text_field}"]').is_visible()
+        # Leaving with unsaved changes asks first (the page stays when dismissed).
+        page.remove_listener("dialog", answer)
+        left: list[str] = []
+        page.once("dialog", lambda d: (left.append(d.type), d.dismiss()))
+        with pytest.raises(PlaywrightError):  # the navigation is called off
+            page.goto(f"{base}/tugas", timeout=5000)
+        assert left == ["beforeunload"] and page.url == base + PAGE
+        assert page.locator(f'[name="{key}"]').input_value() == "1.234"
+        page.on("dialog", answer)
+        page.get_by_role("button", name="Simpan draf").click()
+        page.wait_for_url(f"**{PAGE}")
+        assert "Draf tersimpan" in page.content()
+    saved = parts(app, KEC, "analisis_situasi", YEAR)["Setcam"][2][FORM]
+    assert saved["desa"][D1]["jumlah_penduduk"] == 1234
+    assert [r[text_field] for r in saved["usulan"]] == ["Kelas ibu hamil"]
+
+
+@in_browser
+def test_approving_asks_first_in_a_browser(app):
+    url = f"/tugas/{YEAR}/{KEC}/penandaan_apbd_berjalan"
+    with app.extensions["aksi.db"].session() as s:
+        s.execute(update(Task).where(Task.region_code == KEC, Task.year == YEAR,
+                                     Task.stage == "penandaan_apbd_berjalan")
+                  .values(state="verified"))
+    with served(app) as base, browser_page(BROWSER, base, person("approver", KEC)) as page:
+        page.goto(base + url)
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.locator("form.act").get_by_role("button", name="Setujui").click()
+        page.wait_for_timeout(300)
+        assert asked and asked[0].startswith("Yakin 'Setujui'?")
+        assert stage_state(app, KEC, "penandaan_apbd_berjalan", YEAR)[0] == "verified"
+        page.once("dialog", lambda d: d.accept())
+        page.locator("form.act").get_by_role("button", name="Setujui").click()
+        page.wait_for_url(f"**{url}")
+        assert "Disetujui" in page.content()
+    assert stage_state(app, KEC, "penandaan_apbd_berjalan", YEAR)[0] == "approved"

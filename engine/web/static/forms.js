@@ -94,8 +94,9 @@
         var v = el.getAttribute(attr);
         if (v === null) return;
         if (attr === "value" && el.name !== "hapus") return;
-        el.setAttribute(attr, v.split(section + "/" + old + "/").join(section + "/" + n + "/")
-          .replace(section + "/" + old + "$", section + "/" + n));
+        var renamed = v === section + "/" + old ? section + "/" + n :
+          v.split(section + "/" + old + "/").join(section + "/" + n + "/");
+        el.setAttribute(attr, renamed);
       });
     });
     if (row.hasAttribute("id")) row.removeAttribute("id");
@@ -139,7 +140,7 @@
         var box = event.target;
         if (box.name !== "hapus" || !box.checked) return;
         var row = box.closest("tr");
-        var label = row.querySelector("th") ? row.querySelector("th").textContent.trim() : "";
+        var label = row.getAttribute("data-row-key") || "";
         if (!window.confirm("Hapus baris " + label + "? Baris terhapus saat isian disimpan.")) {
           box.checked = false;
           return;
@@ -156,6 +157,7 @@
   function markDirty() { dirty = true; }
 
   function setupDirty(form) {
+    dirty = form.hasAttribute("data-unsaved");  // a refused save shows what is not saved yet
     form.addEventListener("input", function (event) {
       dirty = true;
       var cell = event.target.closest("td[data-cell]");
