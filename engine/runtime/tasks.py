@@ -16,7 +16,7 @@ from ..store.models import Case, DefinitionRow, Event, Region, Task, User
 from . import gates
 from ..clock import utcnow
 from ..errors import NotFound, NotPermitted
-from ..forms.entry import stage_documents
+from ..forms.entry import part_start_state, stage_documents, unit_for
 from ..forms.changes import returned_info
 from ..forms.parts import parts_of
 from ..store.library import pinned
@@ -126,9 +126,9 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
                now: dt.datetime | None = None, state: str | None = None,
                offset: int = 0) -> list[TaskView]:
     """Tasks, filtered, ordered by deadline. With ``user``: only regions they can see;
-    ``actionable``: only tasks that need them now, i.e. where they hold a role for a
-    trigger of the current state, the done state excepted (reopening an approved stage is
-    possible, not pending work). ``offset``: skip that many matches (paging)."""
+    ``actionable``: only tasks that need them now (`pending_triggers`, which become the
+    views' triggers): not those where they could only return or reopen.
+    ``offset``: skip that many matches (paging)."""
     now = now or utcnow()
     query = select(Task).options(
         joinedload(Task.case, innerjoin=True).joinedload(Case.region, innerjoin=True)).order_by(
@@ -154,18 +154,21 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
         if actionable:
             # Only states some trigger of the user's roles leaves (the exact check per
             # task follows): a supervisor's scope is thousands of stages, mostly locked.
-            states = _states_acted_on(session, {a.role for a in user.assignments})
+            states, part_stages = _states_acted_on(session, {a.role for a in user.assignments})
             if not states:
                 return []
-            query = query.where(Task.state.in_(sorted(states)))
+            query = query.where(or_(Task.state.in_(sorted(states)),
+                                    Task.stage.in_(sorted(part_stages))))
     out = []
     for task in session.scalars(query.execution_options(yield_per=500)):
         d = pinned(session, task.definition_hash)
         if overdue and not is_overdue(task, d, now):
             continue
         v = view(session, task, user=user, now=now, history=False, explain=False)
-        if actionable and not v.triggers:
-            continue
+        if actionable:
+            v.triggers = pending_triggers(session, task, d, user, v.triggers)
+            if not v.triggers:
+                continue
         if offset > 0:
             offset -= 1
             continue
@@ -175,13 +178,50 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
     return out
 
 
-def _states_acted_on(session: Session, roles: set[str]) -> set[str]:
+def pending_triggers(session: Session, task: Task, d: Definition, user: User,
+                     triggers: list[dict]) -> list[dict]:
+    """What waits for ``user`` on ``task`` now (empty: nothing). ``triggers``: the user's
+    triggers from the stage's state. Work waits where the user has a trigger that moves the
+    stage on (one needing no reason); returning and reopening alone are not work. In a
+    stage split into parts a unit's part trigger applies while that unit's part is in one
+    of its source states, whatever the stage's state: the Setcam operator whose part is
+    submitted has nothing to do until it comes back, while the Setcam verifikator has that
+    part to verify even though the stage waits for the other units."""
+    stage = d.stage(task.stage)
+    lc = d.lifecycle
+    if task.state in (lc.initial, lc.done):
+        return []  # not open yet; or done, where reopening is possible but not pending
+    out = [t for t in triggers if not (stage.parts and lc.acts_on_part(t["trigger"]))]
+    parts = parts_of(session, task.id) if stage.parts else {}
+    start = part_start_state(d)
+    for tid, spec in lc.triggers.items():
+        if spec.by_system or not stage.parts or not lc.acts_on_part(tid):
+            continue
+        unit = unit_for(user, spec.by, task.level, task.region_code)
+        if unit is None or unit not in stage.parts:  # on every part (the Camat's return)
+            out += [t for t in triggers if t["trigger"] == tid]
+        elif acting_roles(user, spec.by, task.level, task.region_code):
+            part = parts.get(unit)
+            if (part.state if part and part.state else start) in spec.sources:
+                out.append({"trigger": tid, "name": spec.name, "by": [str(r) for r in spec.by],
+                            "reason": spec.reason_required, "unit": unit})
+    # A trigger that needs a written reason corrects (returns, reopens): possible while
+    # another holds the stage, never work waiting by itself.
+    return out if any(not t["reason"] for t in out) else []
+
+
+def _states_acted_on(session: Session, roles: set[str]) -> tuple[set[str], set[str]]:
     """States from which a trigger naming one of ``roles`` (at any level) leads, in the
-    definitions of running cases; not the done state (see `list_tasks`)."""
+    definitions of running cases, not the done state (see `list_tasks`); and the stages
+    split into parts, where a unit's part may wait for them whatever the stage's state."""
     states: set[str] = set()
+    part_stages: set[str] = set()
     for content_hash in session.scalars(select(DefinitionRow.content_hash)):
-        lc = pinned(session, content_hash).lifecycle
+        d = pinned(session, content_hash)
+        lc = d.lifecycle
         for trigger in lc.triggers.values():
             if not trigger.by_system and any(r.role in roles for r in trigger.by):
                 states.update(s for s in trigger.sources if s != lc.done)
-    return states
+                if lc.acts_on_part(trigger.id):
+                    part_stages.update(s.id for s in d.stages if s.parts)
+    return states, part_stages

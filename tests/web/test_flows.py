@@ -18,6 +18,9 @@ from engine.store.models import Task
 from runtime.support import NEXT, YEAR, user
 from sqlalchemy import select
 
+from forms.test_parts import year  # noqa: F401 - the juknis definitions with parts
+from runtime.conftest import juknis_defs  # noqa: F401
+
 from .conftest import KEC, PASSWORD, csrf_token, sign_in
 
 STAGE = "analisis_situasi"
@@ -152,6 +155,20 @@ def test_my_tasks_are_what_needs_me_now_not_what_i_could_reopen(app, client):
         as_text=True)
 
 
+def test_a_stage_waiting_for_the_camat_is_not_the_verifikators_task(app, client):
+    with app.extensions["aksi.db"].session() as s:
+        version = find_task(s, KEC, STAGE, YEAR).version
+        act_on(s, KEC, STAGE, YEAR, "submit", user("operator", KEC), expected_version=version)
+        act_on(s, KEC, STAGE, YEAR, "verify", user("verifikator", KEC),
+               expected_version=version + 1)
+    link = f'href="/tugas/{YEAR}/{KEC}/{STAGE}"'
+    sign_in(client, user("verifikator", KEC))
+    assert link not in client.get("/tugas").get_data(as_text=True)  # could only return it
+    client.post("/keluar", data={"csrf_token": csrf_token(client.get("/tugas").data)})
+    sign_in(client, user("approver", KEC))
+    assert link in client.get("/tugas").get_data(as_text=True)
+
+
 def test_the_list_filters_by_level_stage_state_and_pages(app, client, monkeypatch):
     import engine.web.tasks as pages
 
@@ -219,3 +236,30 @@ def test_the_default_task_list_leaves_out_locked_stages(app, client):
                                                     Task.state == "locked")).all()
     page = client.get("/tugas").get_data(as_text=True)
     assert locked and not any(f"/{KEC}/{stage}\"" in page for stage in locked)
+
+
+def test_in_a_stage_split_into_parts_my_tasks_follow_my_units_part(year):  # noqa: F811
+    """Analisis situasi in parts (juknis definitions): once the Setcam operator has
+    submitted, the stage is theirs no more but the Setcam verifikator's, although the stage
+    still waits for Puskesmas and PLKB; the Camat has nothing to do yet."""
+    from engine.people import actor
+    from engine.runtime import list_tasks, save_on
+    from forms.test_parts import KEC as PARTS_KEC, NOW as PARTS_NOW, STAGE as PARTS_STAGE
+    from forms.test_parts import name, part_of
+
+    part = part_of(year, "Setcam")
+    with year.session() as s:
+        save_on(s, PARTS_KEC, PARTS_STAGE, YEAR, name("operator", "Setcam"), part, now=PARTS_NOW)
+        act_on(s, PARTS_KEC, PARTS_STAGE, YEAR, "submit", name("operator", "Setcam"),
+               now=PARTS_NOW)
+
+    def mine(username: str) -> dict[str, list[str]]:
+        with year.session() as s:
+            return {v.stage: [t["name"] for t in v.triggers] for v in list_tasks(
+                s, user=actor(s, username), year=YEAR, actionable=True, now=PARTS_NOW)}
+
+    assert PARTS_STAGE not in mine(name("operator", "Setcam"))
+    assert mine(name("operator", "Puskesmas"))[PARTS_STAGE] == ["Kirim untuk verifikasi"]
+    assert mine(name("verifikator", "Setcam"))[PARTS_STAGE] == ["Verifikasi", "Kembalikan"]
+    assert PARTS_STAGE not in mine(name("verifikator", "Puskesmas"))
+    assert PARTS_STAGE not in mine(name("approver"))  # it could only send parts back
