@@ -214,6 +214,8 @@ def lean_cell(c: Cell) -> str | None:
         inner = str(escape(c.text))
     if c.last:
         inner += f'<small class="ly">{escape(c.last)}</small>'
+    if c.kind not in NUMERIC and c.kind != "yes-no":
+        return f'<td class="t">{inner}</td>'  # text reads from the left
     return f"<td>{inner}</td>"
 
 
@@ -289,7 +291,8 @@ class SectionView:
 
     @property
     def totals(self) -> bool:
-        return any(c.total is not None for c in self.columns)
+        return any(c.total is not None for c in self.columns) and (
+            self.editable or any(c.total for c in self.columns))
 
 
 @dataclass
@@ -346,9 +349,10 @@ def _previous_row(section: Section, previous: Mapping[str, Any], code: str) -> M
     return row if isinstance(row, Mapping) else {}
 
 
-def _total(values: list[Any]) -> str | None:
+def _total(values: list[Any]) -> str:
+    """The sum of a column as text ("" when it has no number yet)."""
     numbers = [v for v in values if is_number(v)]
-    return number_text(sum(numbers)) if numbers else "0"
+    return number_text(sum(numbers)) if numbers else ""
 
 
 def _section_view(spec: FormSpec, fi: int, si: int, section: Section, doc: Mapping[str, Any],
