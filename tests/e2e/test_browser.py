@@ -92,8 +92,8 @@ def test_submit_then_return_with_a_reason_in_the_browser(server, browser):
         "link", name=WHOLE, exact=True).click()
     assert page.url.endswith(f"/{KEC}/penandaan_apbd_berjalan")
     assert page.locator("dd.state").inner_text() == "Siap diisi"
-    page.get_by_role("button", name="Kirim untuk verifikasi").click()
-    assert "Berhasil" in page.get_by_role("status").first.inner_text()
+    page.get_by_role("button", name="Simpan & kirim").click()  # saves, then submits
+    assert "Tersimpan dan terkirim" in page.get_by_role("status").first.inner_text()
     assert page.locator("dd.state").inner_text() == "Menunggu verifikasi"
     stage_url = page.url
     page.get_by_role("button", name="Keluar").click()
@@ -119,8 +119,8 @@ def test_one_unit_submitting_its_part_leaves_the_stage_open(server, browser):
     _sign_in(page, base, f"operator-{KEC}")  # the demo's Setcam operator
     page.goto(f"{base}/tugas/{year}/{KEC}/analisis_situasi")
     assert page.locator("dd.state").inner_text() == "Siap diisi"
-    page.get_by_role("button", name="Kirim untuk verifikasi").click()
-    assert "Berhasil" in page.get_by_role("status").first.inner_text()
+    page.get_by_role("button", name="Simpan & kirim").click()  # saves, then submits
+    assert "Tersimpan dan terkirim" in page.get_by_role("status").first.inner_text()
     assert page.locator("dd.state").inner_text() == "Siap diisi"
     assert f"Kirim untuk verifikasi oleh operator-{KEC}" in page.locator("section.history").inner_text()
     page.close()
