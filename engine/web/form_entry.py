@@ -105,6 +105,8 @@ def parse_value(f: Field, values: list[str], kind: str | None = None) -> Any:
     kind = kind or f.kind
     choices = {str(v): v for v, _ in f.choices()} if kind in ("enum", "multi") else {}
     if kind == "multi":
+        if not choices:  # codes typed in one input: "19.01.01, 19.01.02"
+            values = [v for text in values for v in re.split(r"[,;\s]+", text)]
         chosen = [choices.get(v, v) for v in values if v]
         return chosen or None
     text = (values[0] if values else "").strip()

@@ -107,11 +107,16 @@ def number_text(value: int | float) -> str:
     return format_decimal(value, locale="id", decimal_quantization=False)
 
 
-def shown(f: Field, value: Any, kind: str | None = None) -> str:
-    """A value as read-only text (``kind``: ``f.kind``, when the caller knows it)."""
+def shown(f: Field, value: Any, kind: str | None = None,
+          labels: Mapping[str, str] | None = None) -> str:
+    """A value as read-only text (``kind``: ``f.kind``, when the caller knows it;
+    ``labels``: the names of the codes a reference field holds)."""
     if value is None or value == "" or value == []:
         return ""
     kind = kind or f.kind
+    if labels:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(str(v), str(v)) for v in values)
     if kind == "file" and isinstance(value, Mapping):
         size = value.get("ukuran")
         bits = [short_name(str(value.get("jenis")))] if value.get("jenis") else []
@@ -138,9 +143,10 @@ def entered(f: Field, value: Any, kind: str | None = None) -> Any:
     """A value as its input holds it: text, or for a multi field the chosen values."""
     kind = kind or f.kind
     if value is None:
-        return [] if kind == "multi" else ""
+        return [] if kind == "multi" and f.choices() else ""
     if kind == "multi":
-        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        chosen = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        return chosen if f.choices() else ", ".join(chosen)  # typed as a list of codes
     if kind == "file":
         return str(value.get("sha256") or "") if isinstance(value, Mapping) else ""
     if isinstance(value, bool):
@@ -162,10 +168,12 @@ class Cell:
     problems: list[Problem] = dc_field(default_factory=list)
     kind: str = ""  # the field's kind (read once per column)
     head: str = ""  # the id of its column's header
+    options: list[tuple[str, str]] | None = None  # the choices of a reference field
 
     @functools.cached_property
     def text(self) -> str:
-        return shown(self.field, self.value, self.kind)
+        return shown(self.field, self.value, self.kind,
+                     dict(self.options) if self.options else None)
 
     @functools.cached_property
     def entry(self) -> Any:
@@ -225,6 +233,20 @@ class Column:
     id: str  # the header's id, which labels the column's inputs
     editable: bool
     total: str | None = None  # the column's total as text, for a summed column
+    options: list[tuple[str, str]] | None = None  # a reference field's (code, name)
+
+
+def ref_options(f: Field, ctx: FormContext, definition: Any) -> list[tuple[str, str]] | None:
+    """(code, name) a reference field chooses from: the desa (or kelurahan, or child
+    regions) of the region, the level's stages; None for a free code ("wilayah")."""
+    items = f.schema.get("items")
+    ref = f.ref or (items.get("x-ref") if isinstance(items, Mapping) else None)
+    if ref in ("desa", "child", "kelurahan"):
+        return [(code, f"{_region_name(name)} ({code})") for code, name in ctx.rows.items()
+                if ref != "kelurahan" or code.rsplit(".", 1)[-1].startswith("1")]
+    if ref == "stage":
+        return [(s.id, s.name) for s in definition.stages]
+    return None
 
 
 @dataclass
@@ -356,9 +378,10 @@ def _total(values: list[Any]) -> str:
 
 
 def _section_view(spec: FormSpec, fi: int, si: int, section: Section, doc: Mapping[str, Any],
-                  previous: Mapping[str, Any], ctx: FormContext, stage: Any,
+                  previous: Mapping[str, Any], ctx: FormContext, definition: Any, stage: Any,
                   unit: str | None, problems: dict[str, list[Problem]]) -> SectionView:
-    columns = [Column(f, f"h{fi}-{si}-{ci}", may_write(stage, unit, f))
+    columns = [Column(f, f"h{fi}-{si}-{ci}", may_write(stage, unit, f),
+                      options=ref_options(f, ctx, definition))
                for ci, f in enumerate(section.fields)]
     editable = any(c.editable for c in columns)
     kinds = [c.field.kind for c in columns]
@@ -375,7 +398,7 @@ def _section_view(spec: FormSpec, fi: int, si: int, section: Section, doc: Mappi
             last = before.get(f.name)
             row.cells.append(Cell(k, f, values.get(f.name), column.editable,
                                   shown(f, last, kind) if last is not None else "",
-                                  problems.get(k, []), kind, column.id))
+                                  problems.get(k, []), kind, column.id, column.options))
         rows.append(row)
     if section.kind in (PER_REGION, ROWS):
         for ci, column in enumerate(columns):
@@ -435,7 +458,7 @@ def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
     for fi, form in enumerate(forms):
         spec = specs[form]
         sections = [_section_view(spec, fi, si, s, docs.get(form) or {},
-                                  previous.get(form) or {}, ctx, stage, unit, at)
+                                  previous.get(form) or {}, ctx, definition, stage, unit, at)
                     for si, s in enumerate(spec.sections)]
         editable = any(s.editable for s in sections)
         rules = None
