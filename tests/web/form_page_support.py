@@ -133,3 +133,10 @@ def browser_page(executable: str, base: str, username: str) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+def assert_unique_ids(text: str) -> None:
+    """No id twice on a page (labels, descriptions and summary links point at them)."""
+    ids = re.findall(r'\sid="([^"]+)"', text)
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    assert not twice, f"ids used more than once: {twice[:10]}"

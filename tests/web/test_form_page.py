@@ -26,8 +26,8 @@ from engine.web.form_entry import parse_number
 from forms.walk import _all_computed, fill_and_approve, owned, person
 from runtime.conftest import juknis_defs, regions  # noqa: F401
 
-from .form_page_support import (add_people, attachment_uses, browser_page, cell_html,
-                                 page_form, parts, served, signed_in, stage_state)
+from .form_page_support import (add_people, assert_unique_ids, attachment_uses, browser_page,
+                                 cell_html, page_form, parts, served, signed_in, stage_state)
 
 NOW = dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.timezone.utc)
 YEAR, PROV, KAB, KEC = 2026, "19", "19.01", "19.01.01"
@@ -115,6 +115,7 @@ def test_every_form_renders_editable_and_read_only_and_saves_back_unchanged(app,
             assert page.status_code == 200, (stage.id, unit)
             text = page.get_data(as_text=True)
             assert "Simpan draf" in text and "Simpan &amp; kirim" in text
+            assert_unique_ids(text)
             for form in stage.outputs:
                 assert f'data-form="{form}"' in text
                 for section in spec_of(definition, form).sections:
@@ -203,6 +204,7 @@ def test_a_wrong_type_is_refused_with_the_typed_value_kept_and_nothing_saved(app
     assert 'value="1.5"' in cell_html(text, f"{FORM}/desa/{D1}/jumlah_ibu_nifas")
     assert 'value="4"' in cell_html(text, f"{FORM}/desa/{D1}/jumlah_ibu_hamil_kek")
     assert f'href="#{FORM}/desa/{D1}/jumlah_ibu_hamil"' in text  # the summary links the cell
+    assert_unique_ids(text)
     assert parts(app, KEC, "analisis_situasi", YEAR) == {}
 
 
@@ -225,6 +227,31 @@ def test_served_above_targeted_is_saved_as_a_draft_but_refused_on_submit(app):
     page = client.get(PAGE).get_data(as_text=True)
     assert "melebihi «Jumlah Ibu Hamil KEK» (4)" in cell_html(
         page, f"{FORM}/desa/{D1}/bumil_kek_makanan_tambahan")
+
+
+def test_a_save_over_somebody_elses_newer_version_is_a_conflict(app):
+    url = f"/tugas/{YEAR}/{KEC}/penandaan_apbd_berjalan"  # one document, no parts
+    first = signed_in(app, person("operator", KEC, "Setcam"))
+    second = signed_in(app, person("operator", KEC, "Puskesmas"))
+    seen = page_form(first.get(url).get_data(as_text=True))
+    key = next(k for k in seen if k.startswith("kec_penandaan_apbd_berjalan/penandaan/1/")
+               and k.endswith("/program_kegiatan"))
+    theirs = page_form(second.get(url).get_data(as_text=True))
+    theirs[key] = ["Program kedua"]
+    assert _post(second, url, theirs, aksi="simpan").status_code == 302
+    seen[key] = ["Program pertama"]
+    late = _post(first, url, seen, aksi="simpan")
+    assert late.status_code == 409
+    text = late.get_data(as_text=True)
+    assert "sudah diubah orang lain" in text and 'value="Program pertama"' in text
+    stored = parts(app, KEC, "penandaan_apbd_berjalan", YEAR)[""]
+    assert stored[0] == 1
+    assert stored[2]["kec_penandaan_apbd_berjalan"]["penandaan"][0]["program_kegiatan"] == \
+        "Program kedua"
+    # The same person's own newer version (a second tab) is no conflict.
+    again = page_form(second.get(url).get_data(as_text=True))
+    assert _post(second, url, theirs, aksi="simpan").status_code == 302
+    assert _post(second, url, again, aksi="simpan").status_code == 302
 
 
 def test_save_and_submit_moves_the_units_part(app, juknis_defs):
