@@ -377,8 +377,8 @@ def save(year: int, region: str, stage: str):
                              message=f"Tidak ada yang disimpan: {exc.message}.", phase=phase,
                              status=_status(exc))
     if action == "kirim":
-        own = f"bagian unit {unit}: '{states[trigger.dest].name}'; " if unit else ""
-        flash(f"Tersimpan dan terkirim ({trigger.name}): {own}status tahap kini "
+        own = f"bagian unit {unit} kini '{states[trigger.dest].name}'; " if unit else ""
+        flash(f"Tersimpan dan terkirim: {own}status tahap kini "
               f"'{states[done.to_state].name}'.", "success")
     else:
         errors = sum(p.is_error for p in saved.problems)

@@ -489,3 +489,24 @@ def test_approving_asks_first_in_a_browser(app):
         page.wait_for_url(f"**{url}")
         assert "Disetujui" in page.content()
     assert stage_state(app, KEC, "penandaan_apbd_berjalan", YEAR)[0] == "approved"
+
+
+def test_a_returned_cell_is_marked_on_the_form_in_words(app):
+    _fill(app, KEC, "analisis_situasi")
+    operator = signed_in(app, person("operator", KEC, "Puskesmas"))
+    assert _post(operator, PAGE, page_form(operator.get(PAGE).get_data(as_text=True)),
+                 aksi="kirim").status_code == 302
+    key = f"{FORM}/desa/{D1}/jumlah_ibu_hamil"
+    checker = signed_in(app, person("verifikator", KEC, "Puskesmas"))
+    page = checker.get(PAGE).get_data(as_text=True)
+    answer = checker.post(f"{PAGE}/kembalikan", data={
+        "csrf_token": _token(page), "version": str(stage_state(app, KEC, "analisis_situasi",
+                                                               YEAR)[1]),
+        "trigger": "return", "reason": "Periksa jumlah ibu hamil", "cell": [key]})
+    assert answer.status_code == 302
+    assert parts(app, KEC, "analisis_situasi", YEAR)["Puskesmas"][1] == "returned"
+    text = operator.get(PAGE).get_data(as_text=True)
+    cell = cell_html(text, key)
+    assert f'data-cell="{key}"' in cell and "returned" in cell  # full markup, marked
+    assert '<span class="mk returned">Dikembalikan' in cell  # in words, not colour only
+    assert f'name="{key}"' in cell  # editable again after the return
