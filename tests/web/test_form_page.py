@@ -13,8 +13,10 @@ import random
 
 import pytest
 import time_machine
+from markupsafe import escape
 from sqlalchemy import update
 
+from engine.errors import InvalidForm
 from engine.forms import spec_of
 from engine.forms.entry import context_for, stage_documents
 from engine.forms.sample import sample_document
@@ -510,3 +512,31 @@ def test_a_returned_cell_is_marked_on_the_form_in_words(app):
     assert f'data-cell="{key}"' in cell and "returned" in cell  # full markup, marked
     assert '<span class="mk returned">Dikembalikan' in cell  # in words, not colour only
     assert f'name="{key}"' in cell  # editable again after the return
+
+
+def test_the_page_refuses_what_the_engine_refuses_in_its_words(app):
+    """The same wrong values through the page and straight into the engine: refused alike,
+    every problem the engine names shown on the page (at its cell)."""
+    typed = {f"{FORM}/pertemuan/-/tanggal_pelaksanaan": "2026-13-01",
+             f"{FORM}/pertemuan/-/jumlah_peserta": "-3",
+             f"{FORM}/desa/{D1}/jumlah_penduduk": "12,5",
+             f"{FORM}/pertemuan/-/unsur_peserta": "bukan_pilihan"}
+    patch = {FORM: {"pertemuan": {"tanggal_pelaksanaan": "2026-13-01", "jumlah_peserta": -3,
+                                  "unsur_peserta": ["bukan_pilihan"]},
+                    "desa": {D1: {"jumlah_penduduk": 12.5}}}}
+    with pytest.raises(InvalidForm) as refused, app.extensions["aksi.db"].session() as s:
+        save_on(s, KEC, "analisis_situasi", YEAR, person("operator", KEC, "Setcam"), patch,
+                now=NOW)
+    assert len(refused.value.problems) == 4
+    client = signed_in(app, person("operator", KEC, "Setcam"))
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields.update({k: [v] for k, v in typed.items()})
+    answer = _post(client, PAGE, fields, aksi="simpan")
+    assert answer.status_code == 422
+    text = answer.get_data(as_text=True)
+    assert str(escape(refused.value.message)) in text
+    for problem in refused.value.problems:
+        assert str(escape(problem)) in text, problem
+    for key in typed:
+        assert "class=\"pe\"" in cell_html(text, key), key
+    assert parts(app, KEC, "analisis_situasi", YEAR) == {}
