@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field as dc_field
-from decimal import Decimal
 from typing import Any, Mapping
 
 from babel.numbers import NumberFormatError, parse_decimal
@@ -44,7 +43,7 @@ from ..errors import AksiError, Conflict, InvalidForm, NotFound, NotPermitted
 from ..forms import computed
 from ..forms.files import store_upload
 from ..forms.parts import Part, documents, merge_into, parts_of, rollups_of
-from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, Section, spec_of
+from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import DRAFT, ERROR, SUBMIT, Problem
 from ..forms.entry import last_year, stage_problems
 from ..people import can_see
@@ -59,7 +58,6 @@ bp = Blueprint("form_entry", __name__)
 require_sign_in(bp)
 
 DELETE = "hapus"  # checkboxes naming the rows to remove ("FORM/SECTION/ROW")
-WHOLE_NUMBERS = ("count", "integer", "rupiah", "year")
 NUMERIC = ("count", "integer", "number", "percent", "rupiah", "year")
 _PLAIN = re.compile(r"-?[0-9]+\Z")
 _GROUPED = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+\Z")
@@ -79,7 +77,7 @@ def _form_limits(_endpoint, _values) -> None:
 
 # -- reading the post --------------------------------------------------------------------------
 
-def parse_number(text: str, *, whole: bool) -> int | float | None:
+def parse_number(text: str) -> int | float | None:
     """An Indonesian number ("1.234.567", "12,5", "Rp 2.500"), or None if ``text`` is not
     one (a dot is a thousands separator: "1.5" is not a number, "1,5" is)."""
     text = "".join(text.split()).replace("\u00a0", "")
@@ -97,7 +95,7 @@ def parse_number(text: str, *, whole: bool) -> int | float | None:
         return None
     if number == number.to_integral_value():
         return int(number)
-    return float(number)  # for a whole-number field the engine says it is not one
+    return float(number)  # in a whole-number field the engine says it is not one
 
 
 def parse_value(f: Field, values: list[str], kind: str | None = None) -> Any:
@@ -115,7 +113,7 @@ def parse_value(f: Field, values: list[str], kind: str | None = None) -> Any:
     if kind == "enum":
         return choices.get(text, text)  # the schema's own value (an enum of numbers too)
     if kind in NUMERIC:
-        number = parse_number(text, whole=kind in WHOLE_NUMBERS)
+        number = parse_number(text)
         return text if number is None else number
     if kind == "yes-no":
         return {"ya": True, "tidak": False}.get(text.lower(), text)
