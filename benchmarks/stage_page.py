@@ -1,15 +1,20 @@
 """The stage page of the kecamatan with the most desa, as its operator loads it.
 
 A real server (`aksi serve` in its own process, over loopback HTTP) with the situation
-analysis of the kecamatan with the most desa filled by its three units. The floor is the
-same server's ``/healthz``, measured in the same run. Printed, each the median of
-``--rounds`` requests:
+analysis of the kecamatan with the most desa as it stands mid-stage: last year's analysis
+approved (so the page shows last year's value under each cell), this year's filled by its
+three units, the Setcam and PLKB parts submitted, the Puskesmas part still a draft. Last
+year's values are this year's within the year-over-year tolerance, except in a few desa
+with a real jump (a few jump warnings, as real data has); both years are otherwise free of
+rule problems. The floor is the same server's ``/healthz``, measured in the same run.
+Printed, each the median of ``--rounds`` requests (nothing is cached between requests):
 
 - the stage page as the Puskesmas operator sees it (the whole form, their fields editable):
   server time and bytes, compressed as a browser asks for it (``Accept-Encoding: gzip``)
   and uncompressed; the budget is 60 KB compressed, the goal <= 5x the floor;
-- the same page as the Camat (approver) sees it (every field read-only);
-- a save of one desa's Puskesmas fields through the page's form (``Simpan draf``).
+- the same page as the Camat (approver) sees it (every field read-only, the review panel);
+- the same page as the Setcam verifikator sees it (the review panel with its return form);
+- a save of the Puskesmas fields through the page's form (``Simpan draf``).
 
     python benchmarks/stage_page.py [--db URL] [--rounds 15]
 """
@@ -17,6 +22,7 @@ same server's ``/healthz``, measured in the same run. Printed, each the median o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -31,15 +37,21 @@ from pathlib import Path
 import httpx
 
 from _setup import definitions, fresh_database, largest_kecamatan, settle, url_from_env
+from engine.errors import InvalidForm
 from engine.forms import spec_of
 from engine.forms.entry import context_for
+from engine.forms.rules import rules_of
 from engine.forms.sample import sample_document
+from engine.forms.validate import DRAFT, check_document
 from engine.people import add_user
-from engine.runtime import find_task, save_on, start_year
+from engine.runtime import act_on, find_task, save_on, start_year
 from engine.store.library import pinned
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+LAST_YEAR_AT = dt.datetime(2025, 1, 5, 3, 0, tzinfo=UTC)
+JUMPS = 4  # desa whose values jumped since last year
+GOAL = 5
 YEAR = 2026
 STAGE, FORM = "analisis_situasi", "kec_analisis_situasi"
 PASSWORD = "bench-123"
@@ -69,26 +81,104 @@ def _unit_part(spec, doc: dict, unit: str) -> dict:
     return {FORM: out}
 
 
+def last_years(definition, doc: dict, sample: dict, ctx, rng: random.Random) -> dict:
+    """Last year's document: this year's values moved within the year-over-year tolerance,
+    except ``JUMPS`` desa whose checked values were several times larger; a desa whose moved
+    values break a rule keeps the sample's (``sample``: a sample of last year, its dates
+    in that year); last year's analysis was approved."""
+    spec = spec_of(definition, FORM)
+    before = {k: (dict(v) if isinstance(v, dict) else v) for k, v in sample.items()}
+    jumped = 0
+    for yoy in rules_of(definition, FORM).year_over_year:
+        section = spec.section(yoy.section)
+        rows = before.get(yoy.section)
+        if section is None or not isinstance(rows, dict):
+            continue
+        names = yoy.fields or tuple(f.name for f in section.fields if f.kind == "count")
+        for code in sorted(rows):
+            now = (doc.get(yoy.section) or {}).get(code) or {}
+            factor = rng.uniform(0.8, 1.2)  # one per desa: the row's sums and bounds hold
+            moved = {name: round(now[name] * factor) for name in names
+                     if isinstance(now.get(name), int) and now[name] > 0}
+            tries = [moved]
+            if jumped < JUMPS and rng.random() < 0.1:  # one value several times larger
+                tries = [{**moved, name: now[name] * 4 + 7} for name in moved] + tries
+            for values in tries:
+                candidate = {**before, yoy.section: {**rows, code: {**rows[code], **values}}}
+                found = check_document(definition, FORM, candidate, ctx)
+                if not any(p.is_error and p.row == code for p in found):
+                    rows = candidate[yoy.section]
+                    jumped += values is not moved
+                    break
+        before[yoy.section] = rows
+    return before
+
+
+def without_warnings(definition, doc: dict, ctx) -> dict:
+    """The sample with its rule warnings resolved (a value "melebihi" another is set to
+    it): the data a careful unit enters, so the page shows only the warnings set up here."""
+    for problem in check_document(definition, FORM, doc, ctx, phase=DRAFT):
+        row = (doc.get(problem.section) or {}).get(problem.row) if problem.row else None
+        if not problem.is_error and isinstance(row, dict) and len(problem.fields) == 2:
+            high, bound = problem.fields
+            if isinstance(row.get(bound), int):
+                row[high] = row[bound]
+    return doc
+
+
+def _pass_through(db, kec: str, year: int, doc: dict, spec, units, *, approve: bool, now) -> None:
+    for unit in units:
+        with db.session() as s:
+            save_on(s, kec, STAGE, year, f"op-{unit}", _unit_part(spec, doc, unit), now=now)
+    for unit in units:
+        with db.session() as s:
+            try:
+                act_on(s, kec, STAGE, year, "submit", f"op-{unit}", now=now)
+            except InvalidForm as exc:
+                raise SystemExit(f"{year} {unit}: {exc.problems}")
+    if approve:
+        for unit in units:
+            with db.session() as s:
+                act_on(s, kec, STAGE, year, "verify", f"ver-{unit}", now=now)
+        with db.session() as s:
+            act_on(s, kec, STAGE, year, "approve", "camat", now=now)
+
+
 def prepare(url: str | None):
-    """The store: the province of the largest kecamatan, its year, the analysis filled."""
+    """The store: the province of the largest kecamatan, last year's analysis approved,
+    this year's filled (two parts submitted)."""
     kec, desa = largest_kecamatan()
     defs = definitions()
-    db = fresh_database(url, province=kec.split(".")[0], with_desa=True)
+    province = kec.split(".")[0]
+    db = fresh_database(url, province=province, with_desa=True)
     definition = defs["kecamatan"]
     units = definition.stage(STAGE).parts
     with db.session() as s:
-        start_year(s, defs, YEAR, province=kec.split(".")[0], now=NOW)
+        start_year(s, defs, YEAR - 1, province=province, now=LAST_YEAR_AT)
         for unit in units:
             add_user(s, defs, f"op-{unit}", role="operator", region=kec, unit=unit,
-                     password=PASSWORD, now=NOW)
-        add_user(s, defs, "camat", role="approver", region=kec, password=PASSWORD, now=NOW)
-        task = find_task(s, kec, STAGE, YEAR)
+                     password=PASSWORD, now=LAST_YEAR_AT)
+            add_user(s, defs, f"ver-{unit}", role="verifikator", region=kec, unit=unit,
+                     password=PASSWORD, now=LAST_YEAR_AT)
+        add_user(s, defs, "camat", role="approver", region=kec, password=PASSWORD,
+                 now=LAST_YEAR_AT)
+        task = find_task(s, kec, STAGE, YEAR - 1)
         ctx = context_for(s, pinned(s, task.definition_hash), task)
-    doc = sample_document(definition, FORM, ctx, rng=random.Random(1))
+    this = dataclasses.replace(ctx, year=YEAR)
+    doc = without_warnings(definition, sample_document(definition, FORM, this,
+                                                       rng=random.Random(1)), this)
+    sample = without_warnings(definition, sample_document(definition, FORM, ctx,
+                                                          rng=random.Random(1)), ctx)
     spec = spec_of(definition, FORM)
+    before = last_years(definition, doc, sample, ctx, random.Random(2))
+    _pass_through(db, kec, YEAR - 1, before, spec, units, approve=True, now=LAST_YEAR_AT)
+    with db.session() as s:
+        start_year(s, defs, YEAR, province=province, now=NOW)
     for unit in units:
         with db.session() as s:
             save_on(s, kec, STAGE, YEAR, f"op-{unit}", _unit_part(spec, doc, unit), now=NOW)
+    _pass_through(db, kec, YEAR, doc, spec, [u for u in units if u != "Puskesmas"],
+                  approve=False, now=NOW)
     settle(db)
     return db, kec, desa, doc, spec
 
@@ -173,14 +263,17 @@ def main() -> None:
     try:
         operator = signed_in(base, "op-Puskesmas")
         camat = signed_in(base, "camat")
-        floor, floor_wire, _ = timed_get(operator, "/healthz", args.rounds)
+        verifikator = signed_in(base, "ver-Setcam")
+        floor, _, _ = timed_get(operator, "/healthz", args.rounds)
         page, wire, size = timed_get(operator, path, args.rounds)
         viewed, viewed_wire, viewed_size = timed_get(camat, path, args.rounds)
+        checked, checked_wire, checked_size = timed_get(verifikator, path, args.rounds)
         html = operator.get(path).text
+        jumps = html.count('class="ly"'), len(re.findall(r"\(\d+,\d× tahun lalu\)", html))
         action, fields = save_form(operator, path, html)
         saved = None
         if action:
-            # One desa's Puskesmas values typed again (every other field as the page holds it).
+            # The Puskesmas values typed again (every other field as the page holds it).
             fields["csrf_token"] = csrf_of(html)
             times = []
             for _ in range(args.rounds):
@@ -194,13 +287,17 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=10)
     print(f"database: {db.engine.dialect.name}; kecamatan {kec}: {desa} desa/kelurahan; "
-          f"median of {args.rounds} requests over loopback HTTP")
+          f"median of {args.rounds} requests over loopback HTTP; last year's values shown: "
+          f"{jumps[0]}, jump warnings: {jumps[1]}")
     print(f"floor  GET /healthz                    : {floor:7.1f} ms")
-    print(f"page   stage page, Puskesmas operator  : {page:7.1f} ms ({page / floor:.1f}x floor, "
-          f"goal <= 5x); {wire / 1024:.1f} KB gzip (budget {BUDGET // 1024} KB), "
-          f"{size / 1024:.0f} KB uncompressed")
-    print(f"page   stage page, Camat (read-only)   : {viewed:7.1f} ms ({viewed / floor:.1f}x floor); "
-          f"{viewed_wire / 1024:.1f} KB gzip, {viewed_size / 1024:.0f} KB uncompressed")
+
+    def line(what: str, ms: float, wire_bytes: int, body: int) -> str:
+        return (f"page   {what:<32}: {ms:7.1f} ms ({ms / floor:.1f}x floor, goal <= {GOAL}x); "
+                f"{wire_bytes / 1024:.1f} KB gzip (budget {BUDGET // 1024} KB), "
+                f"{body / 1024:.0f} KB uncompressed")
+    print(line("stage page, Puskesmas operator", page, wire, size))
+    print(line("stage page, Camat (read-only)", viewed, viewed_wire, viewed_size))
+    print(line("stage page, Setcam verifikator", checked, checked_wire, checked_size))
     if saved is not None:
         print(f"save   'Simpan draf' of the whole page : {saved:7.1f} ms ({saved / floor:.1f}x floor)")
     else:
