@@ -5,9 +5,9 @@ A session that ended while a page was open must not lose the click: a POST witho
 signed-in user (or with a CSRF token its ended session no longer knows) sends the person
 to sign in with ``next`` = the GET page the form was on (the stage page; never the
 POST-only address, which would answer 405), and keeps what they typed in the session
-(`keep_input`, when it fits in the session cookie). After signing in, that page gets the
-input back (`unsaved_input`, used by base.html with static/restore.js, which fills the
-fields of the same names); if it did not fit, the sign-in page says so plainly.
+(`keep_input`: in the session cookie when it fits, else the browser's copy is used).
+After signing in, that page gets the input back (`unsaved_input`, used by base.html with
+static/restore.js, which fills the fields of the same names).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Silakan masuk terlebih dahulu."
 login_manager.login_message_category = "info"
 UNSAVED = "aksi_unsaved"  # session key of the input kept across a sign-in
-MAX_KEPT = 2500  # bytes of JSON: the session is a cookie, and browsers keep 4 KB of one
+MAX_KEPT = 2500  # bytes of JSON in the session, a cookie (browsers keep 4 KB of one)
 NOT_KEPT = {"csrf_token", "version"}  # the page gives fresh ones
 
 
@@ -154,7 +154,7 @@ def _page_of_post() -> str:
     """The GET page a POST came from: the stage page for anything posted to a stage,
     else the referring page on this site, else the task list."""
     args = request.view_args or {}
-    if request.blueprint == "tasks" and {"year", "region", "stage"} <= args.keys():
+    if {"year", "region", "stage"} <= args.keys():  # acting, saving, returning, importing
         return url_for("tasks.detail", year=args["year"], region=args["region"],
                        stage=args["stage"])
     referrer = urlsplit(request.referrer or "")
@@ -163,22 +163,20 @@ def _page_of_post() -> str:
     return url_for("tasks.index")
 
 
-def keep_input(page: str) -> bool:
-    """Keep the posted fields (not files, tokens or versions) for ``page``; False when
-    they do not fit in the session cookie (then nothing is kept)."""
+def keep_input(page: str) -> None:
+    """Keep the posted fields (not files, tokens or versions) for ``page``. In the session
+    cookie when they fit; else the browser's own copy is used (restore.js keeps what each
+    form posts in the tab's sessionStorage until the next page has loaded): the session
+    then only says that the post to ``request.path`` is to be given back."""
     fields: dict[str, Any] = {}
     for name, values in request.form.lists():
         if name in NOT_KEPT:
             continue
         fields[name] = values[0] if len(values) == 1 else values
-    if not fields:
-        return True
     kept = {"page": page, "action": request.path, "fields": fields}
     if len(json.dumps(kept, ensure_ascii=False).encode()) > MAX_KEPT:
-        session.pop(UNSAVED, None)
-        return False
+        kept = {"page": page, "action": request.path, "fields": {}}
     session[UNSAVED] = kept
-    return True
 
 
 def expired_post():
@@ -188,14 +186,12 @@ def expired_post():
             or request.blueprint in ("auth", "api")):
         return None
     page = _page_of_post()
-    if keep_input(page):
-        flash("Sesi Anda telah berakhir, jadi kiriman tadi belum diproses dan tidak ada yang "
-              "diubah. Silakan masuk lagi: Anda akan kembali ke halaman tadi dengan isian "
-              "yang sudah Anda ketik, lalu kirim ulang.", "info")
-    else:
-        flash("Sesi Anda telah berakhir, jadi kiriman tadi belum diproses dan tidak ada yang "
-              "diubah. Isiannya terlalu banyak untuk disimpan sementara: setelah masuk lagi, "
-              "isi ulang lalu kirim.", "error")
+    keep_input(page)
+    files = any(f.filename for f in request.files.values())
+    flash("Sesi Anda telah berakhir, jadi kiriman tadi belum diproses dan tidak ada yang "
+          "diubah. Silakan masuk lagi: Anda akan kembali ke halaman tadi dengan isian yang "
+          "sudah Anda ketik, lalu kirim ulang."
+          + (" Berkas yang Anda pilih perlu dipilih ulang." if files else ""), "info")
     return redirect(url_for("auth.login", next=page))
 
 
@@ -210,11 +206,15 @@ def unauthorized():
 
 
 def unsaved_input() -> dict | None:
-    """The input kept for this page across a sign-in (``{"action", "fields"}``), once."""
+    """The input kept for this page across a sign-in (``{"action", "fields"}``, the
+    fields empty when the browser's copy is to be used), once; ``{"waiting": True}`` on
+    other pages while some is kept (the browser keeps its copy till then); else None."""
     kept = session.get(UNSAVED)
-    if (not kept or not current_user.is_authenticated or request.method != "GET"
-            or kept.get("page") != request.full_path.rstrip("?")):
+    if not kept:
         return None
+    if (not current_user.is_authenticated or request.method != "GET"
+            or kept.get("page") != request.full_path.rstrip("?")):
+        return {"waiting": True}
     session.pop(UNSAVED, None)
     return {"action": kept.get("action"), "fields": kept.get("fields", {})}
 

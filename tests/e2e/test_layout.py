@@ -143,3 +143,33 @@ def test_an_ended_session_brings_the_person_back_with_their_input(server, browse
     returning.get_by_role("button", name="Kembalikan").click()
     assert page.locator("dd.state").inner_text() == "Dikembalikan"
     context.close()
+
+
+def test_a_long_form_comes_back_from_the_browsers_copy(server, browser):  # noqa: F811
+    """The whole form is too much for the session cookie: the server remembers which post
+    to give back, the tab's own copy (restore.js) has the fields."""
+    base, year, _db = server
+    kec = "19.01.05"  # a kecamatan the other tests leave alone
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    stage = f"{base}/tugas/{year}/{kec}/penandaan_apbd_berjalan"
+    _sign_in(page, base, f"operator-{kec}")
+    page.goto(stage)
+    field = page.locator("form textarea:not([readonly])").first
+    name = field.get_attribute("name")
+    field.fill("Isian yang tidak boleh hilang")
+    other = context.new_page()
+    other.goto(f"{base}/tugas")
+    other.get_by_role("button", name="Keluar").click()
+    other.close()
+    page.get_by_role("button", name="Simpan draf").click()
+    assert "/masuk" in page.url
+    page.get_by_label("Nama pengguna").fill(f"operator-{kec}")
+    page.get_by_label("Kata sandi").fill("demo")
+    page.get_by_role("button", name="Masuk").click()
+    assert page.url == stage
+    assert page.locator(f'[name="{name}"]').input_value() == "Isian yang tidak boleh hilang"
+    assert page.locator("[data-aksi-kept-note]").is_visible()
+    page.reload()  # given back once: a reload shows what is saved
+    assert page.locator(f'[name="{name}"]').input_value() != "Isian yang tidak boleh hilang"
+    context.close()
