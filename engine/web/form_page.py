@@ -32,6 +32,7 @@ from typing import Any, Mapping
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from flask import g, has_request_context
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
@@ -201,30 +202,63 @@ _YES_NO = {True: ('<option value="ya" selected>Ya</option>'
            None: '<option value="ya">Ya</option><option value="tidak">Tidak</option>'}
 
 
-def lean_cell(c: Cell) -> str | None:
-    """The plain markup of a cell of a table per region (static/forms.js adds the rest),
-    or None when the cell needs the template's full markup. Written here rather than in
-    the template: the largest table has ~6500 cells, and a macro call per cell costs
-    most of the page's time."""
-    if c.problems:
+def _text(f: Field, kind: str, value: Any, labels: Mapping[str, str] | None) -> str:
+    """`shown`, with the common case (a whole number) first."""
+    if value is None:
+        return ""
+    if type(value) is int and kind != "year" and not labels:
+        return f"{value:,}".replace(",", ".")
+    return shown(f, value, kind, labels)
+
+
+def _safe_text(f: Field, kind: str, value: Any, labels: Mapping[str, str] | None) -> str:
+    """`_text`, escaped as markup (a whole number needs no escaping)."""
+    if type(value) is int and kind != "year" and not labels:
+        return f"{value:,}".replace(",", ".")
+    return str(escape(_text(f, kind, value, labels)))
+
+
+def plain_writer(f: Field, kind: str, editable: bool, prefix: str,
+                 labels: Mapping[str, str] | None) -> Any:
+    """How a plain cell of a table per region is written: a function (row key and last
+    year's text, both escaped; value) -> the cell's markup, or None when this column's cells need the
+    template's full markup (``forms/macros.html`` ``td``). static/forms.js adds the rest
+    (data-cell, data-value, label, problem box) from the table's data-fields and the row's
+    data-row. Written here rather than in the template: the largest table has ~6500
+    cells, and a macro call (or a Python object) per cell costs most of the page's time.
+    The layout is fixed per column; only the value (escaped) and the row key vary."""
+    name = str(escape(f.name))
+    open_ = "<td>" if kind in NUMERIC or kind == "yes-no" else '<td class="t">'
+    if editable and kind in NUMERIC:
+        head = f'{open_}<input name="{escape(prefix)}'
+        tail = f'/{name}" value="'
+
+        def write(row: str, value: Any, last: str) -> str:
+            if value is None:
+                text = ""
+            elif type(value) is int and kind != "year":
+                text = f"{value:,}".replace(",", ".")
+            else:
+                text = escape(entered(f, value, kind))
+            ly = f'<small class="ly">{last}</small>' if last else ""
+            return f'{head}{row}{tail}{text}">{ly}</td>'
+        return write
+    if editable and kind == "yes-no":
+        head = f'{open_}<select name="{escape(prefix)}'
+        tail = f'/{name}"><option></option>'
+
+        def write(row: str, value: Any, last: str) -> str:
+            chosen = _YES_NO[value if isinstance(value, bool) else None]
+            ly = f'<small class="ly">{last}</small>' if last else ""
+            return f"{head}{row}{tail}{chosen}</select>{ly}</td>"
+        return write
+    if editable or kind == "url":
         return None
-    if c.editable:
-        if c.kind == "yes-no":
-            chosen = c.value if isinstance(c.value, bool) else None
-            inner = f'<select name="{escape(c.key)}"><option></option>{_YES_NO[chosen]}</select>'
-        elif c.kind in NUMERIC:
-            inner = f'<input name="{escape(c.key)}" value="{escape(c.entry)}">'
-        else:
-            return None
-    elif c.kind == "url" and c.text:
-        return None
-    else:
-        inner = str(escape(c.text))
-    if c.last:
-        inner += f'<small class="ly">{escape(c.last)}</small>'
-    if c.kind not in NUMERIC and c.kind != "yes-no":
-        return f'<td class="t">{inner}</td>'  # text reads from the left
-    return f"<td>{inner}</td>"
+
+    def write(row: str, value: Any, last: str) -> str:
+        ly = f'<small class="ly">{last}</small>' if last else ""
+        return f"{open_}{_safe_text(f, kind, value, labels)}{ly}</td>"
+    return write
 
 
 @dataclass
@@ -255,22 +289,31 @@ class Row:
     id: str
     label: str
     code: str = ""  # a region row's code
-    cells: list[Cell] = dc_field(default_factory=list)
+    cells: list[Cell] = dc_field(default_factory=list)  # (a table per region: see `plain`)
     problems: list[Problem] = dc_field(default_factory=list)  # of the row as a whole
     blank: bool = False  # the empty row an editable list offers for a new entry
+    # A row of a table per region: each cell's plain markup (`plain_writer`), None where
+    # the cell needs the full markup; `make` builds that cell's `Cell` (column index ->
+    # Cell), `keys` are the cells' keys.
+    plain: list[str | None] = dc_field(default_factory=list)
+    keys: list[str] = dc_field(default_factory=list)
+    make: Any = None
 
     def segments(self, marks: Mapping[str, Any]) -> list[Any]:
-        """The row's cells as markup runs of plain cells (`lean_cell`) and the `Cell`s
-        that need the full markup (a problem, a review mark)."""
+        """The row's cells as markup runs of plain cells and the `Cell`s that need the
+        full markup (a problem, a review mark, a kind written by the template)."""
+        marked = [i for i, k in enumerate(self.keys) if k in marks] if marks else ()
+        if not marked and None not in self.plain:
+            return [Markup("".join(self.plain))]  # type: ignore[arg-type]
         out: list[Any] = []
         run: list[str] = []
-        for c in self.cells:
-            html = None if c.key in marks else lean_cell(c)
-            if html is None:
+        marked_set = set(marked)
+        for ci, html in enumerate(self.plain):
+            if html is None or ci in marked_set:
                 if run:
                     out.append(Markup("".join(run)))
                     run = []
-                out.append(c)
+                out.append(self.make(ci))
             else:
                 run.append(html)
         if run:
@@ -363,14 +406,6 @@ def _row_values(section: Section, doc: Mapping[str, Any], ctx: FormContext,
     return [(NO_ROW, section.title, "", value if isinstance(value, Mapping) else {}, False)]
 
 
-def _previous_row(section: Section, previous: Mapping[str, Any], code: str) -> Mapping[str, Any]:
-    if section.kind != PER_REGION:
-        return {}
-    rows = previous.get(section.name)
-    row = rows.get(code) if isinstance(rows, Mapping) else None
-    return row if isinstance(row, Mapping) else {}
-
-
 def _total(values: list[Any]) -> str:
     """The sum of a column as text ("" when it has no number yet)."""
     numbers = [v for v in values if is_number(v)]
@@ -386,25 +421,76 @@ def _section_view(spec: FormSpec, fi: int, si: int, section: Section, doc: Mappi
     editable = any(c.editable for c in columns)
     kinds = [c.field.kind for c in columns]
     prefix = f"{spec.id}/{section.name}"
-    rows = []
-    for ri, (key, label, code, values, blank) in enumerate(
-            _row_values(section, doc, ctx, editable and section.kind == ROWS)):
-        before = _previous_row(section, previous, code)
-        row = Row(key, f"r{fi}-{si}-{ri}", label, code, blank=blank,
-                  problems=problems.get(f"{prefix}/{key}", []))
-        for column, kind in zip(columns, kinds):
-            f = column.field
-            k = f"{prefix}/{key}/{f.name}"
-            last = before.get(f.name)
-            row.cells.append(Cell(k, f, values.get(f.name), column.editable,
-                                  shown(f, last, kind) if last is not None else "",
-                                  problems.get(k, []), kind, column.id, column.options))
-        rows.append(row)
-    if section.kind in (PER_REGION, ROWS):
-        for ci, column in enumerate(columns):
-            if column.field.kind in TOTALLED:
-                column.total = _total([r.cells[ci].value for r in rows])
+    if section.kind == PER_REGION:
+        rows = _region_rows(section, columns, kinds, prefix, fi, si, doc, previous, ctx,
+                            problems)
+    else:
+        rows = []
+        for ri, (key, label, code, values, blank) in enumerate(
+                _row_values(section, doc, ctx, editable and section.kind == ROWS)):
+            row = Row(key, f"r{fi}-{si}-{ri}", label, code, blank=blank,
+                      problems=problems.get(f"{prefix}/{key}", []))
+            for column, kind in zip(columns, kinds):
+                f = column.field
+                k = f"{prefix}/{key}/{f.name}"
+                row.cells.append(Cell(k, f, values.get(f.name), column.editable, "",
+                                      problems.get(k, []), kind, column.id, column.options))
+            rows.append(row)
+        if section.kind == ROWS:
+            for ci, column in enumerate(columns):
+                if column.field.kind in TOTALLED:
+                    column.total = _total([r.cells[ci].value for r in rows])
     return SectionView(spec.id, section, columns, rows, editable, problems.get(prefix, []))
+
+
+def _region_rows(section: Section, columns: list[Column], kinds: list[str], prefix: str,
+                 fi: int, si: int, doc: Mapping[str, Any], previous: Mapping[str, Any],
+                 ctx: FormContext, problems: dict[str, list[Problem]]) -> list[Row]:
+    """The rows of a table per region, their plain cells written by `plain_writer`."""
+    fields = [c.field for c in columns]
+    names = [f.name for f in fields]
+    labels = [dict(c.options) if c.options else None for c in columns]
+    writers = [plain_writer(c.field, kind, c.editable, f"{prefix}/", lab)
+               for c, kind, lab in zip(columns, kinds, labels)]
+    stored = doc.get(section.name)
+    stored = stored if isinstance(stored, Mapping) else {}
+    before_rows = previous.get(section.name)
+    before_rows = before_rows if isinstance(before_rows, Mapping) else {}
+    sums: list[list[Any]] = [[] for _ in columns]
+    totalled = [i for i, kind in enumerate(kinds) if kind in TOTALLED]
+    rows = []
+    for ri, (code, name) in enumerate(ctx.rows.items()):
+        values = stored.get(code)
+        values = values if isinstance(values, Mapping) else {}
+        before = before_rows.get(code)
+        before = before if isinstance(before, Mapping) else {}
+        row_prefix, safe_code = f"{prefix}/{code}/", str(escape(code))
+        keys = [row_prefix + n for n in names]
+        plain: list[str | None] = []
+        for ci, n in enumerate(names):
+            write = writers[ci]
+            if write is None or keys[ci] in problems:
+                plain.append(None)
+                continue
+            last = before.get(n)
+            plain.append(write(safe_code, values.get(n),
+                               _safe_text(fields[ci], kinds[ci], last, None) if last is not None
+                               else ""))
+        for ci in totalled:
+            sums[ci].append(values.get(names[ci]))
+
+        def make(ci: int, values=values, before=before, keys=keys) -> Cell:
+            f, last = fields[ci], before.get(names[ci])
+            return Cell(keys[ci], f, values.get(f.name), columns[ci].editable,
+                        shown(f, last, kinds[ci]) if last is not None else "",
+                        problems.get(keys[ci], []), kinds[ci], columns[ci].id,
+                        columns[ci].options)
+        rows.append(Row(code, f"r{fi}-{si}-{ri}", _region_name(name), code,
+                        problems=problems.get(f"{prefix}/{code}", []), plain=plain,
+                        keys=keys, make=make))
+    for ci in totalled:
+        columns[ci].total = _total(sums[ci])
+    return rows
 
 
 def problem_targets(spec: FormSpec, problem: Problem) -> list[str]:
@@ -430,6 +516,23 @@ def _by_key(specs: Mapping[str, FormSpec], problems: list[Problem]) -> dict[str,
     return out
 
 
+def stage_check(session: Session, definition: Any,
+                task: Any) -> tuple[dict, dict, list[Problem]]:
+    """(the stored documents, last year's approved documents, the draft problems of the
+    stored documents checked against them): what the form page and the review panel both
+    show. Computed once per
+    request (kept in ``flask.g`` for that request only, keyed on the task and its version):
+    each request computes it from the data as it is then."""
+    key = ("aksi.stage_check", task.id, task.version)
+    memo = g.setdefault("aksi_stage_check", {}) if has_request_context() else {}
+    if key not in memo:
+        stored = stage_documents(session, definition, task)
+        previous = last_year(session, task, lambda h: pinned(session, h))
+        memo[key] = stored, previous, stage_problems(session, definition, task, phase=DRAFT,
+                                                     docs=stored, previous=previous)
+    return memo[key]
+
+
 def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
               docs: Mapping[str, dict] | None = None, problems: list[Problem] | None = None,
               refused: str | None = None) -> dict | None:
@@ -445,10 +548,11 @@ def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
         return None
     parts = parts_of(session, task.id)
     unit = entry_unit(task, definition, actor, parts)
-    stored = stage_documents(session, definition, task)
-    docs = docs if docs is not None else stored
-    previous = last_year(session, task, lambda h: pinned(session, h))
-    if problems is None:
+    stored, previous, checked = stage_check(session, definition, task)
+    if docs is None:
+        docs = stored
+        problems = checked if problems is None else problems
+    elif problems is None:
         problems = stage_problems(session, definition, task, phase=DRAFT, docs=docs,
                                   previous=previous)
     ctx = context_for(session, definition, task)

@@ -29,13 +29,14 @@ from sqlalchemy.orm import Session
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..forms import changes
-from ..forms.entry import context_for, stage_problems, unit_for
+from ..forms.entry import context_for, unit_for
 from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import region_label
 from ..people import acting_roles, can_see
 from ..runtime import find_task
 from ..store.library import pinned
 from .auth import require_sign_in
+from .form_page import stage_check
 from .store import database
 
 bp = Blueprint("review", __name__)
@@ -192,12 +193,13 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
             banner_parts.append({**p, "cells": cells})
         banner = {**returned, "parts": banner_parts}
 
-    # Warnings of the stage, for those who judge it (not while it is only being filled).
+    # Warnings of the stage, for those who judge it (not while it is only being filled):
+    # the form page's check of the stored documents (with last year's jumps), shared.
     warnings = []
     judged = task.state not in editable and task.state != lc.initial or any(
         r.state and r.state not in editable for r in reviews.values())
     if reviewer and stage.outputs and judged:  # once something is submitted
-        for problem in stage_problems(session, definition, task):
+        for problem in stage_check(session, definition, task)[2]:
             if problem.is_error:
                 continue
             warnings.append({"message": problem.message, "cells": _problem_cells(problem)})
