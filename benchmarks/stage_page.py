@@ -269,7 +269,8 @@ def main() -> None:
         viewed, viewed_wire, viewed_size = timed_get(camat, path, args.rounds)
         checked, checked_wire, checked_size = timed_get(verifikator, path, args.rounds)
         html = operator.get(path).text
-        jumps = html.count('class="ly"'), len(re.findall(r"\(\d+,\d× tahun lalu\)", html))
+        jumps = (len(re.findall(r"<small>[\d.,]+</small>(?!</th>)", html)),
+                 len(re.findall(r"\(\d+,\d× tahun lalu\)", html)))
         action, fields = save_form(operator, path, html)
         saved = None
         if action:

@@ -20,7 +20,9 @@ Decisions:
   a refused "Simpan & kirim".
 - Markup per cell is kept small (the largest kecamatan has 108 desa x 60 fields): labels
   come from the headers (``aria-labelledby``), ids and descriptions only where a cell has
-  problems, last year's value only where there is one.
+  problems, last year's value only where there is one. In a table per region static/forms.js
+  adds each input's ``aria-labelledby`` (row and column header ids): written by the server
+  it would cost ~16 KB compressed on the largest page (measured), a quarter of its budget.
 """
 
 from __future__ import annotations
@@ -211,6 +213,15 @@ def _text(f: Field, kind: str, value: Any, labels: Mapping[str, str] | None) -> 
     return shown(f, value, kind, labels)
 
 
+class _Numbers(dict):
+    """Whole numbers as text ("1.234"), each formatted once per page (a table per region
+    repeats small numbers thousands of times)."""
+
+    def __missing__(self, n: int) -> str:
+        text = self[n] = f"{n:,}".replace(",", ".")
+        return text
+
+
 def _safe_text(f: Field, kind: str, value: Any, labels: Mapping[str, str] | None) -> str:
     """`_text`, escaped as markup (a whole number needs no escaping)."""
     if type(value) is int and kind != "year" and not labels:
@@ -219,15 +230,18 @@ def _safe_text(f: Field, kind: str, value: Any, labels: Mapping[str, str] | None
 
 
 def plain_writer(f: Field, kind: str, editable: bool, prefix: str,
-                 labels: Mapping[str, str] | None) -> Any:
+                 labels: Mapping[str, str] | None, numbers: _Numbers | None = None) -> Any:
     """How a plain cell of a table per region is written: a function (row key and last
     year's text, both escaped; value) -> the cell's markup, or None when this column's cells need the
     template's full markup (``forms/macros.html`` ``td``). static/forms.js adds the rest
     (data-cell, data-value, label, problem box) from the table's data-fields and the row's
     data-row. Written here rather than in the template: the largest table has ~6500
     cells, and a macro call (or a Python object) per cell costs most of the page's time.
-    The layout is fixed per column; only the value (escaped) and the row key vary."""
+    The layout is fixed per column; only the value (escaped) and the row key vary. Last
+    year's value is a plain ``<small>`` under it (``.grid td small``: a class on 6500
+    cells costs ~1 KB compressed)."""
     name = str(escape(f.name))
+    numbers = _Numbers() if numbers is None else numbers
     open_ = "<td>" if kind in NUMERIC or kind == "yes-no" else '<td class="t">'
     if editable and kind in NUMERIC:
         head = f'{open_}<input name="{escape(prefix)}'
@@ -237,10 +251,10 @@ def plain_writer(f: Field, kind: str, editable: bool, prefix: str,
             if value is None:
                 text = ""
             elif type(value) is int and kind != "year":
-                text = f"{value:,}".replace(",", ".")
+                text = numbers[value]
             else:
                 text = escape(entered(f, value, kind))
-            ly = f'<small class="ly">{last}</small>' if last else ""
+            ly = f"<small>{last}</small>" if last else ""
             return f'{head}{row}{tail}{text}">{ly}</td>'
         return write
     if editable and kind == "yes-no":
@@ -249,14 +263,14 @@ def plain_writer(f: Field, kind: str, editable: bool, prefix: str,
 
         def write(row: str, value: Any, last: str) -> str:
             chosen = _YES_NO[value if isinstance(value, bool) else None]
-            ly = f'<small class="ly">{last}</small>' if last else ""
+            ly = f"<small>{last}</small>" if last else ""
             return f"{head}{row}{tail}{chosen}</select>{ly}</td>"
         return write
     if editable or kind == "url":
         return None
 
     def write(row: str, value: Any, last: str) -> str:
-        ly = f'<small class="ly">{last}</small>' if last else ""
+        ly = f"<small>{last}</small>" if last else ""
         return f"{open_}{_safe_text(f, kind, value, labels)}{ly}</td>"
     return write
 
@@ -294,15 +308,17 @@ class Row:
     blank: bool = False  # the empty row an editable list offers for a new entry
     # A row of a table per region: each cell's plain markup (`plain_writer`), None where
     # the cell needs the full markup; `make` builds that cell's `Cell` (column index ->
-    # Cell), `keys` are the cells' keys.
+    # Cell); a cell's key is `keys` (the row's prefix) + its field's name in `names`.
     plain: list[str | None] = dc_field(default_factory=list)
-    keys: list[str] = dc_field(default_factory=list)
+    keys: str = ""
+    names: list[str] = dc_field(default_factory=list)
     make: Any = None
 
     def segments(self, marks: Mapping[str, Any]) -> list[Any]:
         """The row's cells as markup runs of plain cells and the `Cell`s that need the
         full markup (a problem, a review mark, a kind written by the template)."""
-        marked = [i for i, k in enumerate(self.keys) if k in marks] if marks else ()
+        marked = [i for i, n in enumerate(self.names) if self.keys + n in marks] if marks \
+            else ()
         if not marked and None not in self.plain:
             return [Markup("".join(self.plain))]  # type: ignore[arg-type]
         out: list[Any] = []
@@ -337,6 +353,29 @@ class SectionView:
     @property
     def kind(self) -> str:
         return self.section.kind
+
+    def region_body(self, marks: Mapping[str, Any], td: Any, problems_of: Any,
+                    year: Any) -> Markup:
+        """The rows of a table per region as markup (``forms/macros.html`` passes its
+        ``td`` and ``problems_of`` macros for the cells and rows that need them): written
+        here, as the template would, because a template loop over 108 rows of 60 cells
+        costs a good part of the page's time."""
+        out: list[str] = []
+        add = out.append
+        section = str(escape(self.key))
+        for row in self.rows:
+            code = str(escape(row.key))
+            if row.problems:
+                add(f'\n<tr data-row="{code}" id="{section}/{code}"><th scope="row" id="{row.id}"'
+                    f' class="rh">{escape(row.label)}<small>{escape(row.code)}</small>'
+                    f'{problems_of(self.key + "/" + row.key, row.problems)}</th>')
+            else:
+                add(f'\n<tr data-row="{code}"><th scope="row" id="{row.id}" class="rh">'
+                    f'{escape(row.label)}<small>{escape(row.code)}</small></th>')
+            for part in row.segments(marks):
+                add(part if isinstance(part, str) else td(part, f"{row.id} {part.head}", year))
+            add("</tr>")
+        return Markup("".join(out))
 
     @property
     def groups(self) -> list[tuple[str | None, list[Column]]]:
@@ -376,6 +415,19 @@ class FormView:
     problems: list[Problem]
     summary: list[SummaryItem]  # the first SUMMARY_LIMIT problems, each with its link
     rules: dict | None = None  # for static/rules.js, on an editable form
+
+    @property
+    def errors(self) -> int:
+        return sum(p.is_error for p in self.problems)
+
+    @property
+    def more_errors(self) -> int:
+        """Errors beyond the summary's list (static/rules.js counts the listed ones)."""
+        return self.errors - sum(i.problem.is_error for i in self.summary)
+
+    @property
+    def more_warnings(self) -> int:
+        return len(self.problems) - len(self.summary) - self.more_errors
 
     @property
     def uploads(self) -> bool:
@@ -450,7 +502,8 @@ def _region_rows(section: Section, columns: list[Column], kinds: list[str], pref
     fields = [c.field for c in columns]
     names = [f.name for f in fields]
     labels = [dict(c.options) if c.options else None for c in columns]
-    writers = [plain_writer(c.field, kind, c.editable, f"{prefix}/", lab)
+    numbers = _Numbers()
+    writers = [plain_writer(c.field, kind, c.editable, f"{prefix}/", lab, numbers)
                for c, kind, lab in zip(columns, kinds, labels)]
     stored = doc.get(section.name)
     stored = stored if isinstance(stored, Mapping) else {}
@@ -458,36 +511,46 @@ def _region_rows(section: Section, columns: list[Column], kinds: list[str], pref
     before_rows = before_rows if isinstance(before_rows, Mapping) else {}
     sums: list[list[Any]] = [[] for _ in columns]
     totalled = [i for i, kind in enumerate(kinds) if kind in TOTALLED]
+    # The cells with problems, by row (a few: they take the full markup).
+    troubled: dict[str, set[str]] = {}
+    for k in problems:
+        if k.startswith(prefix + "/"):
+            _, _, rest = k.partition(prefix + "/")
+            row_code, _, name = rest.partition("/")
+            troubled.setdefault(row_code, set()).add(name)
+    layout = [(n, w, f, kind != "year") for n, w, f, kind in zip(names, writers, fields, kinds)]
     rows = []
     for ri, (code, name) in enumerate(ctx.rows.items()):
         values = stored.get(code)
         values = values if isinstance(values, Mapping) else {}
         before = before_rows.get(code)
         before = before if isinstance(before, Mapping) else {}
-        row_prefix, safe_code = f"{prefix}/{code}/", str(escape(code))
-        keys = [row_prefix + n for n in names]
+        safe_code, bad = str(escape(code)), troubled.get(code, ())
         plain: list[str | None] = []
-        for ci, n in enumerate(names):
-            write = writers[ci]
-            if write is None or keys[ci] in problems:
-                plain.append(None)
+        add = plain.append
+        for n, write, f, fast in layout:
+            if write is None or n in bad:
+                add(None)
                 continue
             last = before.get(n)
-            plain.append(write(safe_code, values.get(n),
-                               _safe_text(fields[ci], kinds[ci], last, None) if last is not None
-                               else ""))
+            if last is None:
+                text = ""
+            elif fast and type(last) is int:
+                text = numbers[last]
+            else:
+                text = _safe_text(f, f.kind, last, None)
+            add(write(safe_code, values.get(n), text))
         for ci in totalled:
             sums[ci].append(values.get(names[ci]))
 
-        def make(ci: int, values=values, before=before, keys=keys) -> Cell:
-            f, last = fields[ci], before.get(names[ci])
-            return Cell(keys[ci], f, values.get(f.name), columns[ci].editable,
+        def make(ci: int, values=values, before=before, code=code) -> Cell:
+            f, last, key = fields[ci], before.get(names[ci]), f"{prefix}/{code}/{names[ci]}"
+            return Cell(key, f, values.get(f.name), columns[ci].editable,
                         shown(f, last, kinds[ci]) if last is not None else "",
-                        problems.get(keys[ci], []), kinds[ci], columns[ci].id,
-                        columns[ci].options)
+                        problems.get(key, []), kinds[ci], columns[ci].id, columns[ci].options)
         rows.append(Row(code, f"r{fi}-{si}-{ri}", _region_name(name), code,
                         problems=problems.get(f"{prefix}/{code}", []), plain=plain,
-                        keys=keys, make=make))
+                        keys=f"{prefix}/{code}/", names=names, make=make))
     for ci in totalled:
         columns[ci].total = _total(sums[ci])
     return rows

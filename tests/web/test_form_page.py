@@ -13,6 +13,7 @@ import random
 
 import pytest
 import time_machine
+from flask import render_template
 from markupsafe import escape
 from sqlalchemy import update
 
@@ -382,7 +383,7 @@ def test_last_years_approved_value_is_beside_this_years_and_a_jump_is_marked(app
     page = client.get(PAGE).get_data(as_text=True)
     cell = cell_html(page, f"{FORM}/desa/{D1}/jumlah_ibu_hamil")
     shown = f"{last:,}".replace(",", ".")
-    assert f'<small class="ly">{shown}</small>' in cell and "jump" in cell
+    assert f'<small>{shown}</small>' in cell and "jump" in cell
     assert f"tahun lalu {shown}" in cell
     assert f"nilai yang disetujui tahun {YEAR - 1}" in page
 
@@ -540,3 +541,83 @@ def test_the_page_refuses_what_the_engine_refuses_in_its_words(app):
     for key in typed:
         assert "class=\"pe\"" in cell_html(text, key), key
     assert parts(app, KEC, "analisis_situasi", YEAR) == {}
+
+
+# -- what the end-to-end test found -----------------------------------------------------------
+
+@in_browser
+def test_in_a_browser_the_count_follows_the_edits_and_a_stored_file_is_not_judged_as_text(app):
+    """The summary's "N kesalahan, M peringatan" follows what is typed (made when the server
+    had none, hidden once nothing is wrong); the advice for a browser without script is
+    hidden; a stored file's hidden hash is not read as the field's value (it made a false
+    "harus isian bertingkat")."""
+    client = signed_in(app, person("operator", KEC, "Setcam"))
+    key = _file_key(app)
+    fields = page_form(client.get(PAGE).get_data(as_text=True))
+    fields[key] = [""]
+    kept = client.post(f"{PAGE}/isian", content_type="multipart/form-data", data={
+        **fields, "aksi": "simpan", key: (io.BytesIO(PDF), "ba.pdf")})
+    assert kept.status_code == 302
+    section = key.split("/")[1]
+    peserta = f"{FORM}/{section}/-/jumlah_peserta"
+    with served(app) as base, browser_page(BROWSER, base, person("operator", KEC, "Setcam")) as page:
+        page.goto(base + PAGE)
+        assert "Tanpa JavaScript" in page.content()  # there for a browser without script
+        hints = page.get_by_text("Tanpa JavaScript", exact=False).all()
+        assert hints and not any(h.is_visible() for h in hints)
+        summary = page.locator(f'[data-aksi-summary="{FORM}"]')
+        assert summary.locator("[data-aksi-count]").count() == 0  # nothing wrong yet
+        page.locator(f'[name="{peserta}"]').fill("abc")
+        page.locator(f'[data-problems-for="{peserta}"] [data-aksi]').wait_for(timeout=10_000)
+        count = summary.locator("[data-aksi-count]")
+        assert count.inner_text().endswith(": 1 kesalahan, 0 peringatan")
+        assert page.locator(f'[data-problems-for="{key}"] [data-aksi]').count() == 0
+        assert "bertingkat" not in summary.inner_text()
+        page.locator(f'[name="{peserta}"]').fill("12")
+        count.wait_for(state="hidden", timeout=10_000)
+
+
+def _returned(app, key: str):
+    """The Puskesmas part submitted, returned by its verifikator with ``key`` marked; the
+    operator's client."""
+    _fill(app, KEC, "analisis_situasi")
+    operator = signed_in(app, person("operator", KEC, "Puskesmas"))
+    assert _post(operator, PAGE, page_form(operator.get(PAGE).get_data(as_text=True)),
+                 aksi="kirim").status_code == 302
+    checker = signed_in(app, person("verifikator", KEC, "Puskesmas"))
+    page = checker.get(PAGE).get_data(as_text=True)
+    answer = checker.post(f"{PAGE}/kembalikan", data={
+        "csrf_token": _token(page), "version": str(stage_state(app, KEC, "analisis_situasi",
+                                                               YEAR)[1]),
+        "trigger": "return", "reason": "Periksa jumlah ibu hamil", "cell": [key]})
+    assert answer.status_code == 302
+    return operator
+
+
+def test_the_return_banner_links_to_each_marked_cell(app):
+    key = f"{FORM}/desa/{D1}/jumlah_ibu_hamil"
+    text = _returned(app, key).get(PAGE).get_data(as_text=True)
+    banner = text[text.index("data-returned"):text.index("</ul>", text.index("data-returned"))]
+    assert f'<a href="#{escape(key)}">' in banner
+    assert f'id="{escape(key)}"' in cell_html(text, key)  # the link's target: the cell
+    assert_unique_ids(text)
+
+
+def test_the_camat_is_offered_one_return_form(app):
+    """The review panel's "Kembalikan dengan alasan" (with marked cells) stands for the plain
+    "Kembalikan" of the actions; without the panel the plain one is there."""
+    _fill(app, KEC, "analisis_situasi")
+    for unit in ("Setcam", "Puskesmas", "PLKB"):
+        operator = signed_in(app, person("operator", KEC, unit))
+        assert _post(operator, PAGE, page_form(operator.get(PAGE).get_data(as_text=True)),
+                     aksi="kirim").status_code == 302
+    camat = signed_in(app, person("approver", KEC))
+    text = camat.get(PAGE).get_data(as_text=True)
+    assert text.count(">Kembalikan</button>") == 1
+    assert 'class="send-back"' in text and "Kembalikan dengan alasan" in text
+    with app.test_request_context():
+        task = {"triggers": [{"trigger": "return", "name": "Kembalikan", "reason": True}],
+                "year": YEAR, "region": KEC, "stage": "analisis_situasi", "version": 3}
+        alone = render_template("tasks/_actions.html", task=task, review=None,
+                                form_page=None, confirm={}, csrf_token=lambda: "t")
+    assert ">Kembalikan</button>" in alone and 'name="reason"' in alone

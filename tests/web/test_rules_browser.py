@@ -120,6 +120,8 @@ def test_typing_a_served_count_above_its_target_shows_the_message(page):
     assert targeted.get_attribute("aria-invalid") == "true"
     link = page.locator(f'[data-aksi-summary="{FORM}"] a', has_text="Desa Air Anyir")
     assert link.get_attribute("href") == "#l1-2001"
+    count = page.locator(f'[data-aksi-summary="{FORM}"] [data-aksi-count]')
+    assert count.inner_text() == "Analisis situasi: 2 kesalahan, 0 peringatan"  # kept current
 
     # the same message again: the element stays (a live region is not announced anew)
     same = page.evaluate("""(names) => {
@@ -135,6 +137,7 @@ def test_typing_a_served_count_above_its_target_shows_the_message(page):
     item.wait_for(state="detached", timeout=10_000)
     assert served.get_attribute("aria-invalid") is None
     assert link.count() == 0
+    assert count.inner_text() == "Analisis situasi: 1 kesalahan, 0 peringatan"
 
 
 def test_putting_a_row_right_hides_the_servers_copy_and_keeps_other_notes(page):

@@ -9,6 +9,8 @@
 (function () {
   "use strict";
 
+  document.documentElement.classList.add("js");  // hides advice for a browser without it
+
   function parseNumber(text) {
     var t = String(text || "").replace(/\s|\u00a0/g, "").replace(/^rp/i, "");
     if (!t) return null;

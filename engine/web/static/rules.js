@@ -828,6 +828,12 @@
 
     function read(c) {
       var f = idx.sections[c.section].spec.fields[c.field];
+      if (f && f.kind === "file") {
+        // its inputs are a hidden hash and a file chooser, not the value: the stored file
+        // is the cell's data-value (none: the cell is not judged here; the server checks it)
+        return c.holder && c.holder.hasAttribute("data-value")
+          ? valueOfData(f, c.holder.getAttribute("data-value")) : undefined;
+      }
       if (c.inputs.length) { return readInputs(f, c.inputs); }
       if (c.holder && c.holder.hasAttribute("data-value")) {
         return valueOfData(f, c.holder.getAttribute("data-value"));
@@ -1059,6 +1065,39 @@
         show(summary, Array.prototype.some.call(summary.querySelectorAll("li"),
           function (li) { return !li.hidden; }));
       }
+      recount();
+    }
+
+    /** The summary's count line ([data-aksi-count], its numbers in [data-aksi-counts]) as
+     *  the list now stands: its visible messages, and the server's beyond the list
+     *  (data-more-errors, data-more-warnings); made when the server had none, hidden once
+     *  nothing is wrong. */
+    function recount() {
+      var errors = Number(summary.getAttribute("data-more-errors")) || 0;
+      var warnings = Number(summary.getAttribute("data-more-warnings")) || 0;
+      Array.prototype.forEach.call(summary.querySelectorAll("li"), function (li) {
+        if (li.hidden) { return; }
+        if (li.classList.contains("pe")) { errors++; } else if (li.classList.contains("pw")) { warnings++; }
+      });
+      var line = summary.querySelector("[data-aksi-count]");
+      if (!line) {
+        if (!errors && !warnings) { return; }
+        line = document.createElement("p");
+        line.setAttribute("data-aksi-count", "");
+        var title = document.createElement("strong");
+        title.textContent = summary.getAttribute("data-title") || "";
+        line.appendChild(title);
+        line.appendChild(document.createTextNode(": "));
+        var numbers = document.createElement("span");
+        numbers.setAttribute("data-aksi-counts", "");
+        line.appendChild(numbers);
+        summary.insertBefore(line, summary.firstChild);
+      }
+      var counts = line.querySelector("[data-aksi-counts]") || line;
+      var text = errors + " kesalahan, " + warnings + " peringatan";
+      if (counts.textContent !== text) { counts.textContent = text; }
+      show(line, errors + warnings > 0);
+      summary.classList.toggle("warn", !errors && warnings > 0);
     }
 
     function evaluate(scopes) {
