@@ -300,7 +300,8 @@ def main() -> None:
     print(line("stage page, Camat (read-only)", viewed, viewed_wire, viewed_size))
     print(line("stage page, Setcam verifikator", checked, checked_wire, checked_size))
     if saved is not None:
-        print(f"save   'Simpan draf' of the whole page : {saved:7.1f} ms ({saved / floor:.1f}x floor)")
+        print(f"save   'Simpan draf' of the whole page : {saved:7.1f} ms ({saved / floor:.1f}x floor; "
+              "the POST and the page it redirects to, as a browser sees it)")
     else:
         print("save   no 'Simpan draf' form on the page")
 
