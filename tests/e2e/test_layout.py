@@ -127,7 +127,7 @@ def test_an_ended_session_brings_the_person_back_with_their_input(server, browse
     other.goto(f"{base}/tugas")
     other.get_by_role("button", name="Keluar").click()  # the session ends in another tab
     other.close()
-    returning = page.locator("form.act").filter(has=page.get_by_role("button", name="Kembalikan"))
+    returning = page.locator("form").filter(has=page.get_by_role("button", name="Kembalikan")).first
     returning.get_by_label("Alasan (wajib)").fill("Lampiran SK belum ada")
     returning.get_by_role("button", name="Kembalikan").click()
     assert "/masuk" in page.url
@@ -137,8 +137,8 @@ def test_an_ended_session_brings_the_person_back_with_their_input(server, browse
     page.get_by_role("button", name="Masuk").click()
     assert page.url == stage
     assert page.locator("dd.state").inner_text() == "Menunggu verifikasi"  # nothing was sent
-    assert page.locator("[data-aksi-kept-note]").is_visible()
-    returning = page.locator("form.act").filter(has=page.get_by_role("button", name="Kembalikan"))
+    page.locator("[data-aksi-kept-note]").wait_for(state="visible")  # restore.js has run
+    returning = page.locator("form").filter(has=page.get_by_role("button", name="Kembalikan")).first
     assert returning.get_by_label("Alasan (wajib)").input_value() == "Lampiran SK belum ada"
     returning.get_by_role("button", name="Kembalikan").click()
     assert page.locator("dd.state").inner_text() == "Dikembalikan"
@@ -168,8 +168,9 @@ def test_a_long_form_comes_back_from_the_browsers_copy(server, browser):  # noqa
     page.get_by_label("Kata sandi").fill("demo")
     page.get_by_role("button", name="Masuk").click()
     assert page.url == stage
+    page.locator("[data-aksi-kept-note]").wait_for(state="visible")  # restore.js has run
     assert page.locator(f'[name="{name}"]').input_value() == "Isian yang tidak boleh hilang"
-    assert page.locator("[data-aksi-kept-note]").is_visible()
-    page.reload()  # given back once: a reload shows what is saved
-    assert page.locator(f'[name="{name}"]').input_value() != "Isian yang tidak boleh hilang"
+    again = context.new_page()  # given back once: the page opened anew shows what is saved
+    again.goto(stage)
+    assert again.locator(f'[name="{name}"]').input_value() != "Isian yang tidak boleh hilang"
     context.close()
