@@ -100,7 +100,7 @@ def test_submit_then_return_with_a_reason_in_the_browser(server, browser):
 
     _sign_in(page, base, f"verifikator-{KEC}")
     page.goto(stage_url)
-    returning = page.locator("form.act").filter(has=page.get_by_role("button", name="Kembalikan"))
+    returning = page.locator("form").filter(has=page.get_by_role("button", name="Kembalikan")).first
     returning.get_by_role("button", name="Kembalikan").click()
     # The reason is required: the browser does not send the form, nothing changes.
     assert page.locator("dd.state").inner_text() == "Menunggu verifikasi"
