@@ -78,8 +78,10 @@ def is_overdue(task: Task, definition: Definition, now: dt.datetime) -> bool:
 
 def view(session: Session, task: Task, *, user: User | None = None,
          now: dt.datetime | None = None, history: bool = True,
-         explain: bool = True) -> TaskView:
-    """``explain``: say what keeps a locked stage locked (see `gates.blockers`)."""
+         explain: bool = True, documents: bool = True) -> TaskView:
+    """``explain``: say what keeps a locked stage locked (see `gates.blockers`);
+    ``documents``: with the history, the stage's documents and parts too (the stage page
+    builds its own from the same rows, see engine/web/form_page.py)."""
     now = now or utcnow()
     if user is not None and not can_see(user, task.region_code):
         raise NotPermitted(f"{user.username} tidak berhak melihat wilayah {task.region_code}",
@@ -114,8 +116,10 @@ def view(session: Session, task: Task, *, user: User | None = None,
         overdue=is_overdue(task, d, now), triggers=triggers,
         blockers=(gates.blockers(session, task, d, now, detail=True)
                   if explain and task.state == lc.initial else []),
-        history=events, data=stage_documents(session, d, task) if history else None,
-        parts={u: p.as_dict() for u, p in parts_of(session, task.id).items()} if history else {},
+        history=events,
+        data=stage_documents(session, d, task) if history and documents else None,
+        parts=({u: p.as_dict() for u, p in parts_of(session, task.id).items()}
+               if history and documents else {}),
         returned=returned_info(session, d, task),
     )
 

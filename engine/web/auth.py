@@ -179,13 +179,29 @@ def keep_input(page: str) -> None:
     session[UNSAVED] = kept
 
 
+def _from_this_site() -> bool:
+    """Was the POST sent by a page of this site? Browsers name the sending page's origin
+    on every POST (``Origin``; older ones the ``Referer``)."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return urlsplit(origin).netloc == request.host
+    return urlsplit(request.referrer or "").netloc == request.host
+
+
 def expired_post():
     """The answer to a POST whose session has ended: to sign in, then back to the page
-    the form was on, the input kept. None when the request is not such a POST."""
+    the form was on, the input kept. None when the request is not such a POST.
+
+    Only a POST sent from this site's own pages is kept: a form on another site could
+    otherwise post text that the signed-out person would find typed into their form after
+    signing in."""
     if (request.method != "POST" or current_user.is_authenticated
             or request.blueprint in ("auth", "api")):
         return None
     page = _page_of_post()
+    if not _from_this_site():
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(url_for("auth.login", next=page))
     keep_input(page)
     files = any(f.filename for f in request.files.values())
     flash("Sesi Anda telah berakhir, jadi kiriman tadi belum diproses dan tidak ada yang "

@@ -143,7 +143,7 @@ def stage_page(year: int, region: str, stage: str, *, form_override=None, status
             task = find_task(session, region, stage, year)
         except NotFound:
             abort(404)
-        shown = view(session, task, user=current_user.actor)
+        shown = view(session, task, user=current_user.actor, documents=False)
         definition = pinned(session, task.definition_hash)
         # Each panel of the stage page is built by its own module (see their docstrings).
         panel_args = dict(task=task, definition=definition, actor=current_user.actor)

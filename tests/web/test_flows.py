@@ -28,6 +28,9 @@ PAGE = f"/tugas/{YEAR}/{KEC}/{STAGE}"
 UTC = dt.timezone.utc
 
 
+
+SAME_SITE = {"Origin": "http://localhost"}  # what a browser sends from our own page
+
 def _state(app) -> tuple[str, int]:
     with app.extensions["aksi.db"].session() as s:
         task = find_task(s, KEC, STAGE, YEAR)
@@ -61,7 +64,7 @@ def test_a_post_after_the_session_ended_returns_to_the_stage_page_with_the_input
     # The session ends while the page is open (here: the password was changed elsewhere).
     with app.extensions["aksi.db"].session() as s:
         add_user(s, defs, user("verifikator", KEC), password="sandi-baru-456")
-    answer = client.post(f"{PAGE}/return", data={
+    answer = client.post(f"{PAGE}/return", headers=SAME_SITE, data={
         "csrf_token": token, "version": str(before[1]), "reason": "Desa Air Duren belum diisi"})
     assert answer.status_code == 302
     target = urlsplit(answer.headers["Location"])
@@ -86,13 +89,31 @@ def test_a_post_after_the_session_cookie_is_gone_is_kept_too(app, client):
     token = csrf_token(client.get(PAGE).data)
     before = _state(app)
     client.delete_cookie("session")  # the browser was closed: its CSRF token is no longer known
-    answer = client.post(f"{PAGE}/submit", data={"csrf_token": token, "version": str(before[1]),
-                                                 "reason": "catatan"})
+    answer = client.post(f"{PAGE}/submit", headers=SAME_SITE,
+                         data={"csrf_token": token, "version": str(before[1]), "reason": "catatan"})
     assert answer.status_code == 302
     assert parse_qs(urlsplit(answer.headers["Location"]).query)["next"] == [PAGE]
     assert _state(app) == before
     assert sign_in(client, user("operator", KEC)).status_code == 302
     assert _kept(client.get(PAGE).get_data(as_text=True))["fields"] == {"reason": "catatan"}
+
+
+def test_a_post_from_another_site_is_not_kept(app, client):
+    """A form elsewhere posting to a signed-out person's browser: sent to sign in, but its
+    text is not given back as if they had typed it."""
+    sign_in(client, user("operator", KEC))
+    token = csrf_token(client.get(PAGE).data)
+    before = _state(app)
+    client.delete_cookie("session")
+    answer = client.post(f"{PAGE}/submit", headers={"Origin": "https://elsewhere.example"},
+                         data={"csrf_token": token, "version": str(before[1]),
+                               "reason": "teks orang lain"})
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer.headers["Location"]).query)["next"] == [PAGE]
+    assert _state(app) == before
+    assert sign_in(client, user("operator", KEC)).status_code == 302
+    page = client.get(PAGE).get_data(as_text=True)
+    assert _kept(page) is None and "teks orang lain" not in page
 
 
 def test_input_too_large_for_the_cookie_is_left_to_the_browsers_copy(app, client, defs):
@@ -102,8 +123,9 @@ def test_input_too_large_for_the_cookie_is_left_to_the_browsers_copy(app, client
     token = csrf_token(client.get(PAGE).data)
     with app.extensions["aksi.db"].session() as s:
         add_user(s, defs, user("operator", KEC), password="sandi-baru-456")
-    answer = client.post(f"{PAGE}/submit", data={"csrf_token": token, "version": "1",
-                                                 "reason": "x" * 5000}, follow_redirects=True)
+    answer = client.post(f"{PAGE}/submit", headers={"Referer": f"http://localhost{PAGE}"},
+                         data={"csrf_token": token, "version": "1", "reason": "x" * 5000},
+                         follow_redirects=True)
     login = answer.get_data(as_text=True)
     assert "Sesi Anda telah berakhir" in login and _kept(login) == {"waiting": True}
     sign_in(client, user("operator", KEC), "sandi-baru-456")
