@@ -4,7 +4,7 @@ the reminders and escalations addressed to their roles."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from ..runtime.inbox import inbox_for
 from .auth import require_sign_in
 from ..store.models import Region
 from .store import database
-from .tasks import MAX_YEAR, MIN_YEAR, default_year, years_in_scope
+from .years import cycle_year
 
 bp = Blueprint("monitor", __name__)
 
@@ -25,15 +25,9 @@ require_sign_in(bp)
 @bp.get("/pantau")
 def overview():
     actor = current_user.actor
-    asked = request.args.get("tahun", type=int)
-    if asked is not None and not MIN_YEAR <= asked <= MAX_YEAR:
-        flash(f"Tahun {request.args['tahun']} di luar jangkauan ({MIN_YEAR}–{MAX_YEAR}); "
-              "ditampilkan tahun berjalan.", "error")
-        asked = None
     areas = sorted({a.region_code for a in actor.assignments})
     with database().session() as session:
-        years = years_in_scope(session, actor)
-        year = asked or default_year(years)
+        year, years = cycle_year(session, actor)
         rows = progress(session, areas, year)
         area_names = dict(session.execute(select(Region.code, Region.name)
                                           .where(Region.code.in_(areas))).all()) if areas else {}

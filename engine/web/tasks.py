@@ -7,20 +7,16 @@ nothing is written. A refusal is shown on the stage page in the engine's own wor
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..forms.entry import ROW_KINDS
 from ..people import can_see
-from ..regions import within_clause
 from ..runtime import act_on, find_task, list_tasks, view
 from ..store.library import pinned
 from ..store.models import Case
@@ -29,11 +25,11 @@ from .form_page import form_page
 from .review import review_panel
 from .sheets import sheets_panel
 from .store import database
+from .years import cycle_year
 
 bp = Blueprint("tasks", __name__)
 PAGE_SIZE = 50  # rows per page of the task list
 MAX_PAGE = 10_000
-MIN_YEAR, MAX_YEAR = 2000, 2100  # the years a cycle can be asked for
 
 
 class ActForm(FlaskForm):
@@ -53,7 +49,7 @@ def index():
 def task_list():
     """'Tugas saya' (what needs this person now) or, with ``lingkup=semua``, every stage
     they can see; filtered by year, level, stage, state and lateness, a page at a time.
-    Without ``tahun``: the cycle year with open work (`default_year`)."""
+    Without ``tahun``: the cycle year with open work (`years.default_year`)."""
     everything = request.args.get("lingkup") == "semua"
     overdue = request.args.get("terlambat") == "1"
     level = request.args.get("tingkat") or None
@@ -61,14 +57,8 @@ def task_list():
     state = request.args.get("status") or None
     page = min(max(request.args.get("halaman", type=int) or 1, 1), MAX_PAGE)
     actor = current_user.actor
-    asked = request.args.get("tahun", type=int)
-    if asked is not None and not MIN_YEAR <= asked <= MAX_YEAR:
-        flash(f"Tahun {request.args['tahun']} di luar jangkauan ({MIN_YEAR}–{MAX_YEAR}); "
-              "ditampilkan tahun berjalan.", "error")
-        asked = None
     with database().session() as session:
-        years = years_in_scope(session, actor)
-        year = asked or default_year(years)
+        year, years = cycle_year(session, actor)
         choices = filter_choices(session, year)
         views = list_tasks(session, user=actor, year=year, overdue=overdue,
                            actionable=not everything, level=level, stage=stage, state=state,
@@ -85,26 +75,6 @@ def task_list():
         previous_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if len(views) > PAGE_SIZE else None,
         year_url=lambda y: url_for("tasks.task_list", **args, tahun=y))
-
-
-def years_in_scope(session, actor) -> list[int]:
-    """The years with cases in the regions ``actor`` holds roles in, oldest first."""
-    areas = {a.region_code for a in actor.assignments}
-    if not areas:
-        return []
-    return sorted(session.scalars(select(Case.year).distinct().where(
-        or_(*(within_clause(Case.region_code, a) for a in areas)))))
-
-
-def default_year(years: list[int], now: dt.datetime | None = None) -> int:
-    """The cycle year to show first: next year's once it is started, in December (when
-    its first stages are prepared); else this year's; else the latest one started."""
-    today = (now or utcnow()).year, (now or utcnow()).month
-    if today[1] == 12 and today[0] + 1 in years:
-        return today[0] + 1
-    if today[0] in years or not years:
-        return today[0]
-    return max((y for y in years if y <= today[0]), default=min(years))
 
 
 def filter_choices(session, year: int) -> dict:
