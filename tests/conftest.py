@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from engine.store import Database
+from chromium import chromium
 from helpers import ToyCopy
 
 PG_ENV = "AKSI_TEST_DATABASE_URL"
@@ -63,3 +64,10 @@ def db(raw_db: Database) -> Database:
     """A migrated, empty store."""
     raw_db.upgrade()
     return raw_db
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright (tests/chromium.py), one per test module."""
+    with chromium() as launched:
+        yield launched

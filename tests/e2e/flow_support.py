@@ -17,15 +17,12 @@ import datetime as dt
 import os
 import random
 import re
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from babel.numbers import format_decimal
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from engine.forms import spec_of
 from engine.forms.entry import context_for
@@ -148,21 +145,6 @@ def number_of(text: str) -> int:
 
 
 # -- the server --------------------------------------------------------------------------------
-
-@contextmanager
-def serving(app) -> Iterator[str]:
-    """``app`` on a free loopback port in a thread of this process (so the pinned clock is
-    the server's clock too); yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="aksi-e2e", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
 
 # -- what every page is checked for ------------------------------------------------------------
 

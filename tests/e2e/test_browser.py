@@ -7,26 +7,14 @@ browser or Playwright fails the test instead of skipping it.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
-BROWSER = os.environ.get("AKSI_TEST_BROWSER")
-pytestmark = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
-AKSI = [str(Path(sys.executable).with_name("aksi"))]  # the console script beside this Python
+from chromium import demo_served, needs_browser
+
+pytestmark = needs_browser
 KEC = "19.01.01"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,40 +22,9 @@ def server(tmp_path_factory):
     """A demo store (province 19, its year, a user per role and unit with password ``demo``,
     drafts in the kecamatan stages open from January) served by ``aksi serve`` on a free
     loopback port; the uploaded files in the test's own directory."""
-    assert Path(BROWSER).exists(), f"AKSI_TEST_BROWSER={BROWSER}: no such browser"
-    root = tmp_path_factory.mktemp("e2e")
-    db = f"sqlite:///{root / 'e2e.db'}"
     year = str(time.gmtime().tm_year)
-    env = {**os.environ, "AKSI_SECRET_KEY": "e2e", "AKSI_FILES": str(root / "files")}
-    subprocess.run([*AKSI, "--db", db, "demo", "--year", year], check=True,
-                   capture_output=True, timeout=300, env=env)
-    port = _free_port()
-    proc = subprocess.Popen([*AKSI, "--db", db, "serve", "--port", str(port), "--no-clock"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"aksi serve did not answer: {proc.stdout.read1().decode()}")
+    with demo_served(tmp_path_factory.mktemp("e2e"), year) as base:
         yield base, year
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def _sign_in(page, base: str, username: str) -> None:

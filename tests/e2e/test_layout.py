@@ -15,12 +15,13 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from .test_browser import AKSI, BROWSER, KEC, _free_port, _sign_in, browser  # noqa: F401
+from chromium import AKSI, demo_served, needs_browser
 
-pytestmark = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
+from .test_browser import KEC, _sign_in
+
+pytestmark = needs_browser
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("AKSI_TEST_ARTIFACTS", REPO / "tmp" / "artifacts")) / "layout"
 WIDTHS = (390, 1280)
@@ -31,34 +32,12 @@ RAW_IDS = re.compile(r"\b(locked|ready|submitted|verified|approved|returned|reop
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    assert Path(BROWSER).exists(), f"AKSI_TEST_BROWSER={BROWSER}: no such browser"
     root = tmp_path_factory.mktemp("layout")
-    db = f"sqlite:///{root / 'layout.db'}"
     year = str(time.gmtime().tm_year)
-    env = {**os.environ, "AKSI_SECRET_KEY": "layout", "AKSI_FILES": str(root / "files")}
-    subprocess.run([*AKSI, "--db", db, "demo", "--year", year], check=True,
-                   capture_output=True, timeout=300, env=env)
     # The reminders of the stages due on 31 December fire a week before: the inbox has some.
-    subprocess.run([*AKSI, "--db", db, "tick", "--now", f"{year}-12-24T02:00:00+00:00"],
-                   check=True, capture_output=True, timeout=300, env=env)
-    port = _free_port()
-    proc = subprocess.Popen([*AKSI, "--db", db, "serve", "--port", str(port), "--no-clock"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"aksi serve did not answer: {proc.stdout.read1().decode()}")
-        yield base, year, db
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
+    tick = ["tick", "--now", f"{year}-12-24T02:00:00+00:00"]
+    with demo_served(root, year, then=(tick,)) as base:
+        yield base, year, f"sqlite:///{root / 'demo.db'}"
 
 def _check(page, name: str, width: int) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

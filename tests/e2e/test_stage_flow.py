@@ -27,7 +27,6 @@ else the test's tmp dir). Runs on every database backend (`db` fixture) when
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +35,7 @@ from pypdf import PdfReader
 
 from playwright.sync_api import expect
 
+from chromium import needs_browser, served
 from engine.forms.parts import parts_of
 from engine.forms.rules import rules_of
 from engine.runtime import find_task
@@ -45,27 +45,13 @@ from runtime.conftest import juknis_defs  # noqa: F401
 
 from .flow_support import (FORM, KAB, KAB_FORM, KAB_SECTION, KAB_UNIT, KEC, NOW, PASSWORD,
                            SECTION, STAGE, YEAR, Pages, artifacts_dir, cell, number_of,
-                           prepare, raw_ids, serving, shown, sums, unit_fields)
+                           prepare, raw_ids, shown, sums, unit_fields)
 
-BROWSER = os.environ.get("AKSI_TEST_BROWSER")
-pytestmark = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
+pytestmark = needs_browser
 WIDE, NARROW = 1280, 390
 STAGE_PATH = f"/tugas/{YEAR}/{KEC}/{STAGE}"
 KAB_PATH = f"/tugas/{YEAR}/{KAB}/{STAGE}"
 RETURN_REASON = "Jumlah calon pengantin desa ini tidak sesuai register KUA; mohon dicek"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert BROWSER and Path(BROWSER).exists(), f"AKSI_TEST_BROWSER={BROWSER}: no such browser"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=BROWSER, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -78,7 +64,7 @@ def site(db, juknis_defs, tmp_path, monkeypatch):  # noqa: F811
         scenario = prepare(db, juknis_defs)
         app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "e2e-flow"})
         try:
-            with serving(app) as base:
+            with served(app) as base:
                 yield base, scenario, app.extensions["aksi.db"]
         finally:
             app.extensions["aksi.db"].dispose()

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
+from chromium import chromium
 from engine.forms.parts import parts_of
 from engine.people import add_user
 from engine.runtime import find_task
 from engine.store.models import AttachmentUse
 from forms.walk import person
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from .conftest import PASSWORD, csrf_token
 
@@ -101,38 +99,16 @@ def cell_html(text: str, key: str) -> str:
 
 
 @contextmanager
-def served(app) -> Iterator[str]:
-    """The app on a free loopback port, in a thread of this process (the test's pinned
-    clock holds there too)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-@contextmanager
-def browser_page(executable: str, base: str, username: str) -> Iterator[Any]:
+def browser_page(base: str, username: str) -> Iterator[Any]:
     """A signed-in page of Debian's chromium (Playwright), 1280 px wide."""
-    from playwright.sync_api import sync_playwright
-
-    assert Path(executable).exists(), f"AKSI_TEST_BROWSER={executable}: no such browser"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/masuk")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(lambda url: "/masuk" not in url)
-            yield page
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/masuk")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/masuk" not in url)
+        yield page
 
 
 def assert_unique_ids(text: str) -> None:

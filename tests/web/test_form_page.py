@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import random
 
 import pytest
@@ -17,6 +16,7 @@ from flask import render_template
 from markupsafe import escape
 from sqlalchemy import update
 
+from chromium import needs_browser, served
 from engine.errors import InvalidForm
 from engine.forms import spec_of
 from engine.forms.entry import context_for, stage_documents
@@ -30,7 +30,7 @@ from forms.walk import _all_computed, fill_and_approve, owned, person
 from runtime.conftest import juknis_defs, regions  # noqa: F401
 
 from .form_page_support import (add_people, assert_unique_ids, attachment_uses, browser_page,
-                                 cell_html, page_form, parts, served, signed_in, stage_state)
+                                 cell_html, page_form, parts, signed_in, stage_state)
 
 NOW = dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.timezone.utc)
 YEAR, PROV, KAB, KEC = 2026, "19", "19.01", "19.01.01"
@@ -421,8 +421,7 @@ def test_indonesian_numbers():
 
 # -- in a browser (static/forms.js) -------------------------------------------------------------
 
-BROWSER = os.environ.get("AKSI_TEST_BROWSER")
-in_browser = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
+in_browser = needs_browser
 
 
 @in_browser
@@ -431,7 +430,7 @@ def test_rows_totals_and_unsaved_changes_in_a_browser(app):
 
     usulan = spec_of(_definition(app), FORM).section("usulan")
     text_field = next(f for f in usulan.fields if f.kind == "text").name
-    with served(app) as base, browser_page(BROWSER, base, person("operator", KEC, "Setcam")) as page:
+    with served(app) as base, browser_page(base, person("operator", KEC, "Setcam")) as page:
         dialogs: list[str] = []
 
         def answer(dialog):
@@ -479,7 +478,7 @@ def test_approving_asks_first_in_a_browser(app):
         s.execute(update(Task).where(Task.region_code == KEC, Task.year == YEAR,
                                      Task.stage == "penandaan_apbd_berjalan")
                   .values(state="verified"))
-    with served(app) as base, browser_page(BROWSER, base, person("approver", KEC)) as page:
+    with served(app) as base, browser_page(base, person("approver", KEC)) as page:
         page.goto(base + url)
         asked: list[str] = []
         page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
@@ -560,7 +559,7 @@ def test_in_a_browser_the_count_follows_the_edits_and_a_stored_file_is_not_judge
     assert kept.status_code == 302
     section = key.split("/")[1]
     peserta = f"{FORM}/{section}/-/jumlah_peserta"
-    with served(app) as base, browser_page(BROWSER, base, person("operator", KEC, "Setcam")) as page:
+    with served(app) as base, browser_page(base, person("operator", KEC, "Setcam")) as page:
         page.goto(base + PAGE)
         assert "Tanpa JavaScript" in page.content()  # there for a browser without script
         hints = page.get_by_text("Tanpa JavaScript", exact=False).all()

@@ -12,17 +12,16 @@ browser (``.ci/run`` sets it); then a missing browser or Playwright fails the te
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from chromium import needs_browser
 from engine.definitions import load
 from engine.forms import FormContext
 from engine.web.client_rules import rules_for_browser
 
-BROWSER = os.environ.get("AKSI_TEST_BROWSER")
-pytestmark = pytest.mark.skipif(not BROWSER, reason="AKSI_TEST_BROWSER is not set")
+pytestmark = needs_browser
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "engine" / "web" / "static"
@@ -46,18 +45,6 @@ def page_html() -> str:
     ctx = FormContext(KEC, 2027, DESA, tuple(s.id for s in kec.stages), row_kind="desa")
     spec = json.dumps(rules_for_browser(kec, FORM, ctx), ensure_ascii=False)
     return PAGE.read_text().replace("__SPEC__", spec.replace("</", "<\\/"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(BROWSER).exists(), f"AKSI_TEST_BROWSER={BROWSER}: no such browser"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=BROWSER, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
