@@ -143,24 +143,24 @@ def diff(definition: Any, before: Mapping[str, Any], after: Mapping[str, Any]) -
 # -- storage -----------------------------------------------------------------------------------
 
 _PARTS = FormPart.__table__
-_READ = Prepared(select(_PARTS.c.unit, _PARTS.c.data, _PARTS.c.submitted, _PARTS.c.changes,
-                        _PARTS.c.returned)
+_READ = Prepared(select(_PARTS.c.unit, _PARTS.c.data, _PARTS.c.submitted_data, _PARTS.c.changes,
+                        _PARTS.c.sent_back)
                  .where(_PARTS.c.task_id == bindparam("task_id"), _PARTS.c.unit == bindparam("unit")))
-_RETURNED = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.returned)
+_RETURNED = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.sent_back)
                      .where(_PARTS.c.task_id == bindparam("task_id")))
-_REVIEWS = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.data, _PARTS.c.submitted,
-                           _PARTS.c.changes, _PARTS.c.returned)
+_REVIEWS = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.data, _PARTS.c.submitted_data,
+                           _PARTS.c.changes, _PARTS.c.sent_back)
                     .where(_PARTS.c.task_id == bindparam("task_id")).order_by(_PARTS.c.unit))
 _SUBMITTED = Prepared(update(_PARTS).where(
     _PARTS.c.task_id == bindparam("task_id"), _PARTS.c.unit == bindparam("unit")).values(
-    submitted=bindparam("submitted"), changes=bindparam("changes"),
-    returned=bindparam("returned")))
+    submitted_data=bindparam("submitted"), changes=bindparam("changes"),
+    sent_back=bindparam("returned")))
 _SENT_BACK = Prepared(update(_PARTS).where(
     _PARTS.c.task_id == bindparam("task_id"), _PARTS.c.unit == bindparam("unit")).values(
-    returned=bindparam("returned")))
+    sent_back=bindparam("returned")))
 _NEW_WHOLE = Prepared(insert(_PARTS).values(
     task_id=bindparam("task_id"), unit=WHOLE, state=None, data={}, version=1,
-    updated_at=bindparam("now"), updated_by=bindparam("by"), returned=bindparam("returned")))
+    updated_at=bindparam("now"), updated_by=bindparam("by"), sent_back=bindparam("returned")))
 
 
 @dataclass(frozen=True)
@@ -197,11 +197,11 @@ def after_move(session: Session, *, definition: Any, task_id: int, stage_id: str
             row = _READ.first(session, task_id=task_id, unit=unit)
             if row is None:
                 continue  # nothing saved: nothing to compare later
-            baseline = row.submitted
+            baseline = row.submitted_data
             cells = (None if baseline is None else
                      [c.as_list() for c in diff(definition, baseline, row.data or {})])
             changes = {"at": now.isoformat(), "by": by, "cells": cells,
-                       "since": (row.changes or {}).get("at"), "answered": row.returned}
+                       "since": (row.changes or {}).get("at"), "answered": row.sent_back}
             _SUBMITTED.write(session, task_id=task_id, unit=unit, submitted=row.data or {},
                              changes=changes, returned=None)
     else:
@@ -219,10 +219,10 @@ def mark_cells(session: Session, *, task_id: int, cells: Mapping[str, list[str]]
     """Add the cells ``cells`` (unit -> cell keys) to the parts' outstanding returns."""
     for unit, keys in cells.items():
         row = _READ.first(session, task_id=task_id, unit=unit)
-        if row is None or row.returned is None:
+        if row is None or row.sent_back is None:
             continue
         _SENT_BACK.write(session, task_id=task_id, unit=unit,
-                         returned={**row.returned, "cells": sorted(set(keys))})
+                         returned={**row.sent_back, "cells": sorted(set(keys))})
 
 
 # -- returning with marked cells ---------------------------------------------------------------

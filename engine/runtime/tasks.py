@@ -68,7 +68,7 @@ class TaskView:
             "due_at": self.due_at.isoformat(), "timezone": self.timezone,
             "overdue": self.overdue, "triggers": self.triggers,
             "blockers": [b.as_dict() for b in self.blockers], "history": self.history,
-            "data": self.data, "parts": self.parts, "returned": self.returned,
+            "data": self.data, "parts": self.parts, "sent_back": self.returned,
         }
 
 

@@ -203,9 +203,9 @@ class FormPart(Base):
     note: Mapped[str | None] = mapped_column(Text)  # why the part was sent back
     # Review (engine.forms.changes): the data at the last submission, the cells that
     # submission changed, and the return waiting for an answer (None once resubmitted).
-    submitted: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    submitted_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
-    returned: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    sent_back: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
 
 class FormRollup(Base):

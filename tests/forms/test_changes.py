@@ -41,7 +41,7 @@ def snapshot(db) -> tuple:
     with db.session() as s:
         task = find_task(s, KEC, STAGE, YEAR)
         rows = s.execute(select(FormPart.unit, FormPart.state, FormPart.version, FormPart.note,
-                                FormPart.returned).where(FormPart.task_id == task.id)
+                                FormPart.sent_back).where(FormPart.task_id == task.id)
                          .order_by(FormPart.unit)).all()
         return task.state, task.version, [tuple(r) for r in rows], s.scalar(
             select(func.count()).select_from(Event))
@@ -115,7 +115,7 @@ def test_the_operator_sees_the_return_in_the_task_list_until_they_submit_again(y
                    if t.stage == STAGE)
         page = view(s, find_task(s, KEC, STAGE, YEAR), now=LATER)
     assert row.state_name == "Dikembalikan"
-    for shown in (row.returned, page.returned, page.as_dict()["returned"]):
+    for shown in (row.returned, page.returned, page.as_dict()["sent_back"]):
         assert shown["reason"] == "Catin desa Sungailiat belum diisi benar"
         assert (shown["unit"], shown["by"], shown["at"]) == ("PLKB", name("verifikator", "PLKB"),
                                                             LATER.isoformat())

@@ -69,7 +69,7 @@ def stored(app) -> tuple:
     with app.extensions["aksi.db"].session() as s:
         task = find_task(s, KEC, STAGE, YEAR)
         rows = s.execute(select(FormPart.unit, FormPart.state, FormPart.version,
-                                FormPart.returned).where(FormPart.task_id == task.id)
+                                FormPart.sent_back).where(FormPart.task_id == task.id)
                          .order_by(FormPart.unit)).all()
         return (task.state, task.version, [tuple(r) for r in rows],
                 s.scalar(select(func.count()).select_from(Event)))

@@ -1,8 +1,8 @@
 """what a part looked like at its last submission, what changed then, why it was sent back
 
-Three nullable columns on ``form_parts``: ``submitted`` (the part's data at its last
+Three nullable columns on ``form_parts``: ``submitted_data`` (the part's data at its last
 submission, the baseline a verifikator compares against), ``changes`` (the cells that
-submission changed against the one before, with the return it answered) and ``returned``
+submission changed against the one before, with the return it answered) and ``sent_back``
 (who sent the part back, when, why and which cells; cleared by the next submission).
 Kept on the part row rather than in event payloads: the events are the webhooks' outbox,
 and a snapshot of the largest analysis (~6,500 values) would travel with every submission.
@@ -21,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-COLUMNS = ('submitted', 'changes', 'returned')
+COLUMNS = ('submitted_data', 'changes', 'sent_back')
 
 
 def upgrade() -> None:
