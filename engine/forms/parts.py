@@ -50,6 +50,26 @@ def parts_of(session: Session, task_id: int) -> dict[str, Part]:
             for unit, state, data, version, at, by, note in _READ.rows(session, task_id=task_id)}
 
 
+@dataclass(frozen=True)
+class PartState:
+    """A part's state and version, without its data."""
+
+    unit: str
+    state: str | None
+    version: int
+
+
+_STATES = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.version)
+                   .where(_PARTS.c.task_id == bindparam("task_id")))
+
+
+def part_states(session: Session, task_id: int) -> dict[str, PartState]:
+    """Unit -> its part's state and version: what judging who may act needs, without
+    reading (and decoding) the data of a large document."""
+    return {unit: PartState(unit, state, version)
+            for unit, state, version in _STATES.rows(session, task_id=task_id)}
+
+
 _ROLLUPS = Prepared(select(FormRollup.__table__.c.child_code, FormRollup.__table__.c.data)
                     .where(FormRollup.__table__.c.task_id == bindparam("task_id")))
 

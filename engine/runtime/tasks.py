@@ -18,7 +18,7 @@ from ..clock import utcnow
 from ..errors import NotFound, NotPermitted
 from ..forms.entry import part_start_state, stage_documents, unit_for
 from ..forms.changes import returned_info
-from ..forms.parts import parts_of
+from ..forms.parts import part_states, parts_of
 from ..store.library import pinned
 from .machines import triggers_from
 
@@ -196,7 +196,7 @@ def pending_triggers(session: Session, task: Task, d: Definition, user: User,
     if task.state in (lc.initial, lc.done):
         return []  # not open yet; or done, where reopening is possible but not pending
     out = [t for t in triggers if not (stage.parts and lc.acts_on_part(t["trigger"]))]
-    parts = parts_of(session, task.id) if stage.parts else {}
+    parts = part_states(session, task.id) if stage.parts else {}
     start = part_start_state(d)
     for tid, spec in lc.triggers.items():
         if spec.by_system or not stage.parts or not lc.acts_on_part(tid):

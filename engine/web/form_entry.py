@@ -42,7 +42,7 @@ from ..clock import utcnow
 from ..errors import AksiError, Conflict, InvalidForm, NotFound, NotPermitted
 from ..forms import computed
 from ..forms.files import store_upload
-from ..forms.parts import Part, documents, merge_into, parts_of, rollups_of
+from ..forms.parts import Part, documents, merge_into, part_states, parts_of, rollups_of
 from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import DRAFT, ERROR, SUBMIT, Problem
 from ..forms.entry import last_year, stage_problems
@@ -288,7 +288,7 @@ def _refused_page(year: int, region: str, stage: str, *, data: Mapping[str, Any]
     def override(session: Session, task: Any, definition: Any, actor: Any) -> dict:
         if data is None:
             return {"problems": problems or None, "refused": message}
-        unit = entry_unit(task, definition, actor, parts_of(session, task.id))
+        unit = entry_unit(task, definition, actor, part_states(session, task.id))
         docs = trial_documents(session, definition, task, unit, data)
         previous = last_year(session, task, lambda h: pinned(session, h))
         own = unit if phase == SUBMIT and definition.stage(task.stage).parts else None

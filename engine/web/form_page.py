@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from ..forms.entry import (context_for, entry_triggers, last_year, part_start_state,
                            stage_documents, stage_problems, unit_for)
 from ..forms.files import _size, short_name
-from ..forms.parts import WHOLE, Part, parts_of
+from ..forms.parts import WHOLE, Part, PartState, part_states
 from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
 from ..forms.validate import DRAFT, FormContext, Problem
 from ..people import Actor, acting_roles
@@ -66,7 +66,8 @@ def cell_key(form: str, section: str, row: Any, field: str) -> str:
 
 # -- who may write -----------------------------------------------------------------------------
 
-def entry_unit(task: Any, definition: Any, actor: Actor, parts: Mapping[str, Part]) -> str | None:
+def entry_unit(task: Any, definition: Any, actor: Actor,
+               parts: Mapping[str, Part | PartState]) -> str | None:
     """The part ``actor`` may write now (``WHOLE`` in a stage without parts), judged as
     `engine.forms.entry.save` judges it; None when they may write nothing."""
     triggers = entry_triggers(definition)
@@ -609,7 +610,7 @@ def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
     forms = [f for f in stage.outputs if f in definition.forms]
     if not forms:
         return None
-    parts = parts_of(session, task.id)
+    parts = part_states(session, task.id)
     unit = entry_unit(task, definition, actor, parts)
     stored, previous, checked = stage_check(session, definition, task)
     if docs is None:

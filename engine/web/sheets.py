@@ -41,7 +41,7 @@ from ..errors import AksiError, Conflict, InvalidForm, NotFound, NotPermitted
 from ..forms import documents as printable
 from ..forms import entry, spec_of, spreadsheet
 from ..forms.files import file_values, open_download, safe_name, short_name, sniff
-from ..forms.parts import WHOLE, parts_of
+from ..forms.parts import WHOLE, part_states, parts_of
 from ..people import Actor, acting_roles, can_see
 from ..regions import ZONE_NAMES, zone_of
 from ..runtime import find_task, save_on
@@ -94,7 +94,7 @@ def writer(session: Session, definition: Any, task: Any, actor: Actor) -> Writer
     if task.state not in editable:
         return Writer(True, unit, f"tahap ini berstatus '{states[task.state].name}'")
     if stage.parts:
-        part = parts_of(session, task.id).get(unit)
+        part = part_states(session, task.id).get(unit)
         state = part.state if part and part.state else entry.part_start_state(definition)
         if state not in editable:
             return Writer(True, unit, f"bagian unit {unit} berstatus '{states[state].name}'")
