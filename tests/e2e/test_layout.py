@@ -130,7 +130,9 @@ def test_a_long_form_comes_back_from_the_browsers_copy(server, browser):  # noqa
     base, year, _db = server
     kec = "19.01.05"  # a kecamatan the other tests leave alone
     context = browser.new_context(viewport={"width": 390, "height": 900})
+    context.set_default_timeout(30_000)  # a step that never comes fails, never hangs
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # 'leave with unsaved changes?'
     stage = f"{base}/tugas/{year}/{kec}/penandaan_apbd_berjalan"
     _sign_in(page, base, f"operator-{kec}")
     page.goto(stage)
@@ -141,8 +143,8 @@ def test_a_long_form_comes_back_from_the_browsers_copy(server, browser):  # noqa
     other.goto(f"{base}/tugas")
     other.get_by_role("button", name="Keluar").click()
     other.close()
-    page.get_by_role("button", name="Simpan draf").click()
-    assert "/masuk" in page.url
+    page.get_by_role("button", name="Simpan draf").click(no_wait_after=True)
+    page.wait_for_url(re.compile(r"/masuk"))
     page.get_by_label("Nama pengguna").fill(f"operator-{kec}")
     page.get_by_label("Kata sandi").fill("demo")
     page.get_by_role("button", name="Masuk").click()
