@@ -22,11 +22,12 @@ import random
 import jsonschema
 
 from _setup import definitions, fresh_database, url_from_env, largest_kecamatan, median_ms
-from engine.forms import check_document, spec_of
+from engine.forms import check_document
 from engine.forms.entry import context_for
 from engine.forms.sample import sample_document
 from engine.forms.spec import plain
 from engine.people import add_user
+from engine.simulation.forms import unit_share
 from engine.runtime import act_on, find_task, save_on, start_year
 from engine.store.library import pinned
 
@@ -53,20 +54,9 @@ def main() -> None:
         task = find_task(s, kec, STAGE, 2026)
         ctx = context_for(s, pinned(s, task.definition_hash), task)
     doc = sample_document(definition, FORM, ctx, rng=random.Random(1))
-    spec = spec_of(definition, FORM)
 
     def part(unit: str) -> dict:
-        out = {}
-        for section in spec.sections:
-            names = {f.name for f in section.fields if f.unit == unit}
-            value = doc.get(section.name)
-            if not names or value is None:
-                continue
-            out[section.name] = ({c: {k: v for k, v in r.items() if k in names}
-                                  for c, r in value.items()} if section.kind == "per_region"
-                                 else value if section.kind == "rows"
-                                 else {k: v for k, v in value.items() if k in names})
-        return {FORM: out}
+        return unit_share(definition, {FORM: doc}, unit)
 
     for unit in units:
         with db.session() as s:

@@ -44,6 +44,7 @@ from engine.forms.rules import rules_of
 from engine.forms.sample import sample_document
 from engine.forms.validate import DRAFT, check_document
 from engine.people import add_user
+from engine.simulation.forms import unit_share
 from engine.runtime import act_on, find_task, save_on, start_year
 from engine.store.library import pinned
 
@@ -63,22 +64,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-def _unit_part(spec, doc: dict, unit: str) -> dict:
-    out = {}
-    for section in spec.sections:
-        names = {f.name for f in section.fields if f.unit == unit}
-        value = doc.get(section.name)
-        if not names or value is None:
-            continue
-        if section.kind == "per_region":
-            out[section.name] = {c: {k: v for k, v in r.items() if k in names}
-                                 for c, r in value.items()}
-        elif section.kind == "rows":
-            out[section.name] = value
-        else:
-            out[section.name] = {k: v for k, v in value.items() if k in names}
-    return {FORM: out}
 
 
 def last_years(definition, doc: dict, sample: dict, ctx, rng: random.Random) -> dict:
@@ -126,10 +111,12 @@ def without_warnings(definition, doc: dict, ctx) -> dict:
     return doc
 
 
-def _pass_through(db, kec: str, year: int, doc: dict, spec, units, *, approve: bool, now) -> None:
+def _pass_through(db, kec: str, year: int, doc: dict, definition, units, *, approve: bool,
+                  now) -> None:
     for unit in units:
         with db.session() as s:
-            save_on(s, kec, STAGE, year, f"op-{unit}", _unit_part(spec, doc, unit), now=now)
+            save_on(s, kec, STAGE, year, f"op-{unit}", unit_share(definition, {FORM: doc}, unit),
+                    now=now)
     for unit in units:
         with db.session() as s:
             try:
@@ -171,13 +158,14 @@ def prepare(url: str | None):
                                                           rng=random.Random(1)), ctx)
     spec = spec_of(definition, FORM)
     before = last_years(definition, doc, sample, ctx, random.Random(2))
-    _pass_through(db, kec, YEAR - 1, before, spec, units, approve=True, now=LAST_YEAR_AT)
+    _pass_through(db, kec, YEAR - 1, before, definition, units, approve=True, now=LAST_YEAR_AT)
     with db.session() as s:
         start_year(s, defs, YEAR, province=province, now=NOW)
     for unit in units:
         with db.session() as s:
-            save_on(s, kec, STAGE, YEAR, f"op-{unit}", _unit_part(spec, doc, unit), now=NOW)
-    _pass_through(db, kec, YEAR, doc, spec, [u for u in units if u != "Puskesmas"],
+            save_on(s, kec, STAGE, YEAR, f"op-{unit}", unit_share(definition, {FORM: doc}, unit),
+                    now=NOW)
+    _pass_through(db, kec, YEAR, doc, definition, [u for u in units if u != "Puskesmas"],
                   approve=False, now=NOW)
     settle(db)
     return db, kec, desa, doc, spec
