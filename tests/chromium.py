@@ -3,6 +3,12 @@ every browser test (tests/e2e, and those in tests/web) starts from.
 
 Browser tests run when ``AKSI_TEST_BROWSER`` names the browser (``.ci/run`` sets it);
 then a missing browser or Playwright fails them instead of skipping them.
+
+Tests close a browser *context*, never a page: ``page.close()`` has no timeout and waits
+forever when Chromium drops the close of a page whose navigation is committing
+(crbug.com/536385539, microsoft/playwright#42068) — it hung CI after a sign-out's redirect.
+Disposing the context does not wait on the page. Every test also runs under pytest-timeout
+(pyproject.toml), so a hang of any other kind fails with its stack instead of stalling CI.
 """
 
 from __future__ import annotations

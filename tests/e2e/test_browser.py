@@ -65,7 +65,7 @@ def test_submit_then_return_with_a_reason_in_the_browser(server, browser):
     returning.get_by_role("button", name="Kembalikan").click()
     assert page.locator("dd.state").inner_text() == "Dikembalikan"
     assert "Data desa belum lengkap" in page.locator("section.history").inner_text()
-    page.close()
+    page.context.close()  # never page.close(): see tests/chromium.py
 
 
 def test_one_unit_submitting_its_part_leaves_the_stage_open(server, browser):
@@ -80,7 +80,7 @@ def test_one_unit_submitting_its_part_leaves_the_stage_open(server, browser):
     assert "Tersimpan dan terkirim" in page.get_by_role("status").first.inner_text()
     assert page.locator("dd.state").inner_text() == "Siap diisi"
     assert f"Kirim untuk verifikasi oleh operator-{KEC}" in page.locator("section.history").inner_text()
-    page.close()
+    page.context.close()  # never page.close(): see tests/chromium.py
 
 
 def test_another_kecamatan_is_forbidden_in_the_browser(server, browser):
@@ -90,4 +90,4 @@ def test_another_kecamatan_is_forbidden_in_the_browser(server, browser):
     answer = page.goto(f"{base}/tugas/{year}/{KEC}/analisis_situasi")
     assert answer.status == 403
     assert page.get_by_role("heading", name="Tidak diizinkan").is_visible()
-    page.close()
+    page.context.close()  # never page.close(): see tests/chromium.py
