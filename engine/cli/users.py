@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..people import add_user, import_users, issue_token, revoke_tokens
+from ..people import add_user, import_users, issue_token, revoke_tokens, set_active
 from ..errors import AksiError
 from . import Context, fail, main, pass_context
 
@@ -41,6 +41,20 @@ def add_command(ctx: Context, username: str, role: str | None, region: str | Non
     except AksiError as exc:
         fail(exc)
     click.echo(f"{username}: {', '.join(roles) or 'tanpa peran'}")
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@click.option("--undo", is_flag=True, help="Activate USERNAME again instead.")
+@pass_context
+def deactivate_command(ctx: Context, username: str, undo: bool) -> None:
+    """Deactivate USERNAME: their web sessions end at once, their tokens stop working."""
+    try:
+        with ctx.database().session() as session:
+            set_active(session, username, undo)
+    except AksiError as exc:
+        fail(exc)
+    click.echo(f"{username}: {'aktif' if undo else 'dinonaktifkan'}")
 
 
 @users_group.command("import")

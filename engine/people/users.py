@@ -1,15 +1,15 @@
-"""Users and their role assignments. Passwords are stored as salted hashes only."""
+"""Users and their role assignments, and signing in. Passwords are stored as salted hashes
+only."""
 
 from __future__ import annotations
 
 import csv
 import functools
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -17,8 +17,11 @@ from ..definitions import DefinitionSet
 from ..regions import tier_of
 from ..clock import utcnow
 from ..errors import NotFound, Refused
-from ..store.models import Assignment, Region, SignInFailure, User
+from ..store.database import Database
+from ..store.models import Assignment, Region, User
 from ..store.prepared import Prepared
+from .sessions import SessionPolicy, end_sessions, open_session, prune_sessions
+from .throttle import Limits, prune, release, reserve
 
 
 def get_user(session: Session, username: str) -> User:
@@ -59,6 +62,8 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
         session.add(user)
     if password is not None:
         user.password_hash = generate_password_hash(password)
+        if user.id is not None:  # a password set ends the sessions signed in before
+            end_sessions(session, user.id)
     if display_name:
         user.display_name = display_name
     if role or region:
@@ -162,31 +167,44 @@ def actor(session: Session, username: str) -> Actor:
     return Actor(username, rows[0][0], grants)
 
 
-def password_fingerprint(session: Session, username: str) -> str | None:
-    """A short digest of ``username``'s stored password hash (None: no such user or no
-    password). Sessions carry it, so a changed password ends every session signed in
-    with the old one."""
-    stored = session.scalar(select(User.password_hash).where(User.username == username))
-    return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored else None
-
-
-# Password guessing: after this many refused sign-ins of one username within the window,
-# further attempts are refused until the window has passed (a right password included).
-MAX_FAILURES = 10
-FAILURE_WINDOW = dt.timedelta(minutes=15)
-
-
-def sign_in(session: Session, username: str, password: str,
-            now: dt.datetime | None = None) -> User | None:
-    """`authenticate`, counting refusals: None when refused, `Refused` when the username
-    had too many refusals lately. Call it in its own transaction: refusals are kept."""
-    now = now or utcnow()
-    recent = session.scalar(select(func.count()).select_from(SignInFailure).where(
-        SignInFailure.username == username, SignInFailure.at > now - FAILURE_WINDOW))
-    if recent >= MAX_FAILURES:
-        raise Refused(f"terlalu banyak percobaan masuk yang gagal untuk '{username}'; coba lagi "
-                      f"dalam {FAILURE_WINDOW.seconds // 60} menit", username=username)
-    user = authenticate(session, username, password)
-    if user is None:
-        session.add(SignInFailure(username=username[:80], at=now))
+def set_active(session: Session, username: str, active: bool) -> User:
+    """Activate or deactivate ``username``; deactivating ends their web sessions at once
+    (their API tokens identify nobody while they are inactive: people/tokens.py)."""
+    user = get_user(session, username)
+    user.active = active
+    if not active:
+        end_sessions(session, user.id)
+    session.flush()
     return user
+
+
+# Refused sign-ins of one username from one address within the window (the default).
+MAX_FAILURES = Limits().per_account
+
+
+def sign_in(db: Database, username: str, password: str, *, address: str,
+            limits: Limits = Limits(), policy: SessionPolicy = SessionPolicy(),
+            now: dt.datetime | None = None) -> str | None:
+    """A new web session's secret when ``password`` is ``username``'s (an active user),
+    else None; `Refused` (``retry_after`` seconds) when ``address`` or ``username`` at
+    ``address`` had too many refusals lately, decided before any hashing.
+
+    Takes the `Database`, not a session: its transactions are its own. The attempt is
+    counted and committed first (people/throttle.py), the hash is checked outside any
+    transaction (SQLite's write lock is not held for its 160 ms), then a right password
+    gets its count back and a session, and old counters and sessions are pruned."""
+    now = now or utcnow()
+    with db.session() as session:
+        keys = reserve(session, username, address, limits, now)
+        found = session.execute(select(User.id, User.password_hash).where(
+            User.username == username, User.active.is_(True))).one_or_none()
+    known = found is not None and bool(found.password_hash)
+    matches = check_password_hash(found.password_hash if known else _nobody(), password)
+    with db.session() as session:
+        secret = None
+        if known and matches:
+            release(session, keys, now)
+            secret = open_session(session, found.id, now)
+            prune_sessions(session, policy, now)
+        prune(session, now)
+    return secret

@@ -149,16 +149,28 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class SignInFailure(Base):
-    """A refused sign-in: counted per username to slow down password guessing, in the
-    database so that every web process sees the same count."""
+class SignInCounter(Base):
+    """Refused sign-ins counted in a fixed window, per client address (``a:<address>``)
+    and per username at an address (``u:<address>|<username>``); see people/throttle.py.
+    A row lives until its window has passed: pruned as sign-ins go on."""
 
-    __tablename__ = "sign_in_failures"
-    __table_args__ = (Index("ix_sign_in_failures_username_at", "username", "at"),)
+    __tablename__ = "sign_in_counters"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(80))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    resets_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class WebSession(Base):
+    """A signed-in browser: its cookie carries the secret, this row only its SHA-256.
+    Deleting the row ends the session (people/sessions.py)."""
+
+    __tablename__ = "web_sessions"
+
+    secret_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Assignment(Base):

@@ -1,6 +1,21 @@
 """Signing in and out. A signed-in user is read again on every request (``actor``):
 a role withdrawn or a user deactivated takes effect at once.
 
+Sessions are kept in the database (people/sessions.py): the cookie's Flask-Login user id
+is only the session's random secret, which `load_user` resolves on every request. Signing
+out, a password set and a deactivation delete the row, so the same cookie identifies
+nobody afterwards; so do an idle session (``AKSI_SESSION_IDLE_MINUTES``, default 120) and
+an old one (``AKSI_SESSION_MAX_HOURS``, default 12). The rest of Flask's signed cookie
+(the CSRF token, flashed messages, the input kept below) is no credential.
+
+Sign-ins are throttled per client address and per username at an address, refused with
+429 and ``Retry-After`` before any password is hashed (people/throttle.py; limits from
+``AKSI_SIGN_IN_LIMIT_PER_ACCOUNT``, ``AKSI_SIGN_IN_LIMIT_PER_ADDRESS``,
+``AKSI_SIGN_IN_WINDOW_MINUTES``). The client address is ``request.remote_addr``; behind
+reverse proxies set ``AKSI_TRUSTED_PROXIES`` to how many of them append to
+``X-Forwarded-For`` (werkzeug's ProxyFix then takes the address they saw). Left at 0, the
+header is ignored: anyone could write it.
+
 A session that ended while a page was open must not lose the click: a POST without a
 signed-in user (or with a CSRF token its ended session no longer knows) sends the person
 to sign in with ``next`` = the GET page the form was on (the stage page; never the
@@ -12,7 +27,9 @@ static/restore.js, which fills the fields of the same names).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,11 +38,14 @@ from flask import (Blueprint, Flask, current_app, flash, redirect, render_templa
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from ..clock import utcnow
 from ..errors import NotFound, Refused
-from ..people import Actor, actor, password_fingerprint, sign_in
+from ..people import (Actor, Limits, SessionPolicy, actor, end_session, resume_session,
+                      sign_in)
 from .store import database
 
 bp = Blueprint("auth", __name__)
@@ -38,44 +58,85 @@ MAX_KEPT = 2500  # bytes of JSON in the session, a cookie (browsers keep 4 KB of
 NOT_KEPT = {"csrf_token", "version"}  # the page gives fresh ones
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The app's session and throttling settings, read once from its config."""
+
+    sessions: SessionPolicy
+    limits: Limits
+    trusted_proxies: int
+
+
+# config key (after the AKSI_ prefix): (default, what it is, in the error message)
+SETTINGS = {
+    "SESSION_IDLE_MINUTES": (120, "minutes a session may stay idle"),
+    "SESSION_MAX_HOURS": (12, "hours a session lasts at most"),
+    "SIGN_IN_LIMIT_PER_ACCOUNT": (10, "refused sign-ins of one username from one address"),
+    "SIGN_IN_LIMIT_PER_ADDRESS": (100, "refused sign-ins from one address"),
+    "SIGN_IN_WINDOW_MINUTES": (15, "minutes the sign-in limits count over"),
+    "TRUSTED_PROXIES": (0, "reverse proxies in front of the app"),
+}
+
+
+def _setting(app: Flask, key: str) -> int:
+    default, meaning = SETTINGS[key]
+    value = app.config.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0 or (number == 0 and key != "TRUSTED_PROXIES") or isinstance(value, bool):
+        raise RuntimeError(f"AKSI_{key}={value!r}: {meaning}, a whole number "
+                           f"{'>= 0' if key == 'TRUSTED_PROXIES' else '> 0'} "
+                           f"(default {default})")
+    return number
+
+
+def _settings(app: Flask) -> Settings:
+    get = {key: _setting(app, key) for key in SETTINGS}
+    return Settings(
+        sessions=SessionPolicy(idle=dt.timedelta(minutes=get["SESSION_IDLE_MINUTES"]),
+                               lifetime=dt.timedelta(hours=get["SESSION_MAX_HOURS"])),
+        limits=Limits(per_account=get["SIGN_IN_LIMIT_PER_ACCOUNT"],
+                      per_address=get["SIGN_IN_LIMIT_PER_ADDRESS"],
+                      window=dt.timedelta(minutes=get["SIGN_IN_WINDOW_MINUTES"])),
+        trusted_proxies=get["TRUSTED_PROXIES"])
+
+
+def settings() -> Settings:
+    return current_app.extensions["aksi.auth"]
+
+
 class Person(UserMixin):
-    """The signed-in user as the engine sees them (username, active, role grants).
+    """The signed-in user as the engine sees them (username, active, role grants), and
+    the secret of their session (Flask-Login's user id, all the cookie holds of them)."""
 
-    The session keeps the username and a fingerprint of the password hash: a password
-    changed (or removed) since signing in ends the session."""
-
-    def __init__(self, found: Actor, fingerprint: str):
+    def __init__(self, found: Actor, secret: str):
         self.actor = found
         self.username = found.username
         self.assignments = found.assignments
         self.active = found.active
-        self.fingerprint = fingerprint
+        self.secret = secret
 
     def get_id(self) -> str:
-        return f"{self.fingerprint}:{self.username}"
+        return self.secret
 
     @property
     def is_active(self) -> bool:
         return self.active
 
 
-def _person(session, username: str) -> Person | None:
-    fingerprint = password_fingerprint(session, username)
-    if fingerprint is None:
-        return None
-    found = actor(session, username)
-    return Person(found, fingerprint) if found.active else None
-
-
 @login_manager.user_loader
-def load_user(session_id: str) -> Person | None:
-    fingerprint, _, username = session_id.partition(":")
+def load_user(secret: str) -> Person | None:
     with database().session() as session:
+        username = resume_session(session, secret, settings().sessions, utcnow())
+        if username is None:
+            return None
         try:
-            person = _person(session, username)
+            found = actor(session, username)
         except NotFound:
             return None
-    return person if person is not None and person.fingerprint == fingerprint else None
+    return Person(found, secret) if found.active else None
 
 
 class LoginForm(FlaskForm):
@@ -122,12 +183,14 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            with database().session() as session:
-                user = sign_in(session, form.username.data.strip(), form.password.data)
-                person = _person(session, user.username) if user else None
+            secret = sign_in(database(), form.username.data.strip(), form.password.data,
+                             address=request.remote_addr or "", limits=settings().limits,
+                             policy=settings().sessions)
         except Refused as exc:
             flash(exc.message, "error")
-            return render_template("login.html", form=form), 429
+            return (render_template("login.html", form=form), 429,
+                    {"Retry-After": str(exc.context["retry_after"])})
+        person = load_user(secret) if secret else None
         if person is None:
             flash("Nama pengguna atau kata sandi salah, atau akun tidak aktif.", "error")
             return render_template("login.html", form=form), 401
@@ -139,6 +202,8 @@ def login():
 @bp.post("/keluar")
 @login_required
 def logout():
+    with database().session() as db_session:
+        end_session(db_session, current_user.get_id())
     logout_user()
     session.pop(UNSAVED, None)
     flash("Anda telah keluar.", "info")
@@ -236,5 +301,8 @@ def unsaved_input() -> dict | None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["aksi.auth"] = found = _settings(app)
+    if found.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=found.trusted_proxies)  # type: ignore[method-assign]
     login_manager.init_app(app)
     app.add_template_global(unsaved_input, "unsaved_input")
