@@ -64,6 +64,18 @@ def test_yaml_syntax_unclosed_flow_sequence(toy):
     assert f.line == toy.locate("district", "outputs: [district_plan")[0] + 1
 
 
+def test_yaml_limit_alias_bomb(toy):
+    # tests/test_yaml_limits.py covers the bounds; here the code and where it points
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    toy.write("district", toy.text("district") + bomb)
+    findings = toy.check()
+    f = only(findings, "yaml-limit", toy.file("district"))
+    assert f.severity is ERROR
+    assert toy.text("district").splitlines()[f.line - 1][f.column - 1] == "*"
+    assert codes(findings, toy.file("district")) == ["yaml-limit"]
+
+
 def test_duplicate_key(toy):
     toy.edit("district", '    due: "03-31"\n', '    due: "03-31"\n    due: "04-15"\n')
     f = only(toy.check(), "duplicate-key")

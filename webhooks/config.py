@@ -27,6 +27,8 @@ from typing import Any, Iterable, Mapping
 import httpx
 import yaml
 
+from engine import safeyaml
+
 from .errors import ConfigError
 
 ENV_VAR = "AKSI_WEBHOOKS"
@@ -99,7 +101,7 @@ def load_subscriptions(path: Path | str | None = None, *,
     else:
         path, explicit = Path(path), True
     try:
-        text = path.read_text(encoding="utf-8")
+        text = safeyaml.read_text(path)
     except FileNotFoundError:
         if explicit:
             raise ConfigError("berkas langganan webhook tidak ada", path=path) from None
@@ -162,7 +164,7 @@ class _Sequence(list):
     item_lines: list
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(safeyaml.Loader):
     pass
 
 

@@ -12,8 +12,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-import yaml
-
+from .. import safeyaml
 from . import checks, schema, source
 from .checks.references import forms_dir, rules_file, shown
 from .findings import DefinitionError, Finding, Severity
@@ -125,6 +124,6 @@ def _freeze(doc: SourceDoc, corpus: checks.Corpus) -> Definition:
     names = [form for stage in data["stages"] for form in stage.get("outputs", [])]
     forms = {form: json.loads((folder / f"{form}.json").read_text(encoding="utf-8"))
              for form in names}
-    rules = {form: yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules = {form: safeyaml.load(safeyaml.read_text(path))
              for form in names if (path := rules_file(folder, form)).is_file()}
     return Definition.from_data(data, forms, rules)

@@ -3,7 +3,9 @@
 PyYAML's ``safe_load`` forgets positions, so we compose the node tree and build
 the values ourselves: each value and each mapping key gets its (line, column),
 keyed by its path from the root (``("stages", 3, "due")``). Duplicate keys,
-which PyYAML silently overwrites, are reported instead.
+which PyYAML silently overwrites, are reported instead. The text is read and
+composed by `engine.safeyaml`, whose bounds (size, nesting, alias expansion)
+keep this walk, which visits an aliased node once per alias, small.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .. import safeyaml
 from .findings import Finding, Severity
 
 Path_ = tuple[str | int, ...]
@@ -99,13 +102,13 @@ def read(path: Path) -> tuple[SourceDoc | None, list[Finding]]:
     """Parse one file. Returns (None, findings) when it is not valid YAML."""
     findings: list[Finding] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = safeyaml.read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Finding(str(path), 1, 1, Severity.ERROR, "yaml-syntax",
                               f"berkas tidak dapat dibaca: {exc}")]
     doc = SourceDoc(path=path, data=None, values={(): (1, 1)})
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=safeyaml.Loader)
         if root is not None:
             doc.data = _Builder(doc, findings).build(root, ())
     except yaml.MarkedYAMLError as exc:
@@ -116,6 +119,8 @@ def read(path: Path) -> tuple[SourceDoc | None, list[Finding]]:
 def _syntax_finding(path: Path, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if isinstance(exc, safeyaml.LimitExceeded):
+        return Finding(str(path), line, col, Severity.ERROR, "yaml-limit", exc.problem)
     parts = [p for p in (exc.context, exc.problem) if p]
     reason = ", ".join(parts) or "YAML tidak valid"
     return Finding(str(path), line, col, Severity.ERROR, "yaml-syntax",
