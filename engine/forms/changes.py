@@ -148,9 +148,11 @@ _READ = Prepared(select(_PARTS.c.unit, _PARTS.c.data, _PARTS.c.submitted_data, _
                  .where(_PARTS.c.task_id == bindparam("task_id"), _PARTS.c.unit == bindparam("unit")))
 _RETURNED = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.sent_back)
                      .where(_PARTS.c.task_id == bindparam("task_id")))
-_REVIEWS = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.data, _PARTS.c.submitted_data,
+_REVIEWS = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.submitted_data.is_not(None),
                            _PARTS.c.changes, _PARTS.c.sent_back)
                     .where(_PARTS.c.task_id == bindparam("task_id")).order_by(_PARTS.c.unit))
+_DATA = Prepared(select(_PARTS.c.data, _PARTS.c.submitted_data)
+                 .where(_PARTS.c.task_id == bindparam("task_id"), _PARTS.c.unit == bindparam("unit")))
 _SUBMITTED = Prepared(update(_PARTS).where(
     _PARTS.c.task_id == bindparam("task_id"), _PARTS.c.unit == bindparam("unit")).values(
     submitted_data=bindparam("submitted"), changes=bindparam("changes"),
@@ -163,22 +165,37 @@ _NEW_WHOLE = Prepared(insert(_PARTS).values(
     updated_at=bindparam("now"), updated_by=bindparam("by"), sent_back=bindparam("returned")))
 
 
-@dataclass(frozen=True)
 class PartReview:
-    """One part as the review sees it."""
+    """One part as the review sees it: its state, last changes and outstanding return;
+    its data and baseline (the data at the last submission) are read on first use, in one
+    query, within the session that found the part. They are the largest values of a stage
+    (~180 KB of JSON for a unit of the largest kecamatan), and most views of the review
+    panel need neither."""
 
-    unit: str
-    state: str | None
-    data: Mapping[str, Any]
-    submitted: Mapping[str, Any] | None
-    changes: Mapping[str, Any] | None
-    returned: Mapping[str, Any] | None
+    def __init__(self, session: Session, task_id: int, unit: str, state: str | None,
+                 baseline: bool, changes: Mapping[str, Any] | None,
+                 returned: Mapping[str, Any] | None):
+        self.unit, self.state, self.changes, self.returned = unit, state, changes, returned
+        self._session, self._task_id, self._baseline = session, task_id, baseline
+
+    @functools.cached_property
+    def _stored(self) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+        row = _DATA.first(self._session, task_id=self._task_id, unit=self.unit)
+        return (row.data or {}, row.submitted_data) if row is not None else ({}, None)
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self._stored[0]
+
+    @property
+    def submitted(self) -> Mapping[str, Any] | None:
+        return self._stored[1] if self._baseline else None
 
 
 def reviews_of(session: Session, task_id: int) -> dict[str, PartReview]:
     """Unit -> the part with its baseline, last changes and outstanding return."""
-    return {unit: PartReview(unit, state, data or {}, submitted, changes, returned)
-            for unit, state, data, submitted, changes, returned
+    return {unit: PartReview(session, task_id, unit, state, bool(baseline), changes, returned)
+            for unit, state, baseline, changes, returned
             in _REVIEWS.rows(session, task_id=task_id)}
 
 

@@ -343,10 +343,12 @@ def stage_documents(session: Session, definition: Any, task: Any) -> dict[str, d
 
 def stage_problems(session: Session, definition: Any, task: Any, *, phase: str = SUBMIT,
                    unit: str | None = None, docs: Mapping[str, dict] | None = None,
-                   previous: Mapping[str, Any] | None = None) -> list[Problem]:
-    """Every problem of the stage's documents; with ``unit``, those of its own fields."""
+                   previous: Mapping[str, Any] | None = None,
+                   ctx: FormContext | None = None) -> list[Problem]:
+    """Every problem of the stage's documents; with ``unit``, those of its own fields.
+    ``ctx``: the stage's `context_for`, when the caller has it already."""
     docs = docs if docs is not None else stage_documents(session, definition, task)
-    ctx = context_for(session, definition, task, previous=None)
+    ctx = ctx if ctx is not None else context_for(session, definition, task, previous=None)
     problems: list[Problem] = []
     for form in definition.stage(task.stage).outputs:
         if form not in definition.forms:

@@ -507,15 +507,20 @@ def _jump_problems(spec: FormSpec, rules: RuleSet, doc: Mapping[str, Any], ctx: 
         now, before = doc.get(section.name), ctx.previous.get(section.name)
         if not isinstance(now, dict) or not isinstance(before, dict):
             continue
+        factor = yoy.factor
         for key, row in _rows(section, now):
-            old = before.get(key) if isinstance(before, dict) else None
+            old = before.get(key)
             if not isinstance(old, dict):
                 continue
             for name in names:
                 value, last = row.get(name), old.get(name)
-                if not _is_number(value) or not _is_number(last) or last <= 0:
+                # The common case first: two whole numbers (a bool is an int, not a count).
+                if type(value) is not int or type(last) is not int:
+                    if not _is_number(value) or not _is_number(last):
+                        continue
+                if last <= 0:
                     continue
-                if value > last * yoy.factor or value * yoy.factor < last:
+                if value > last * factor or value * factor < last:
                     ratio = f"{value / last:.1f}".replace(".", ",")
                     yield Problem(
                         WARNING, spec.id,

@@ -580,21 +580,40 @@ def _by_key(specs: Mapping[str, FormSpec], problems: list[Problem]) -> dict[str,
     return out
 
 
+def _request_memo(key: tuple, compute: Any) -> Any:
+    """``compute()``, kept in ``flask.g`` for the rest of this request under ``key`` (a
+    key holds the task's id and version): the stage page's panels share one reading of
+    the stage's data, and each request reads the data as it is then."""
+    memo = g.setdefault("aksi_stage_memo", {}) if has_request_context() else {}
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def stage_data(session: Session, definition: Any, task: Any) -> tuple[dict, dict]:
+    """(the stored documents, last year's approved documents), once per request."""
+    return _request_memo(("data", task.id, task.version), lambda: (
+        stage_documents(session, definition, task),
+        last_year(session, task, lambda h: pinned(session, h))))
+
+
+def stage_context(session: Session, definition: Any, task: Any) -> FormContext:
+    """The stage's form context (its desa, ...), once per request."""
+    return _request_memo(("context", task.id, task.version),
+                         lambda: context_for(session, definition, task))
+
+
 def stage_check(session: Session, definition: Any,
                 task: Any) -> tuple[dict, dict, list[Problem]]:
     """(the stored documents, last year's approved documents, the draft problems of the
     stored documents checked against them): what the form page and the review panel both
-    show. Computed once per
-    request (kept in ``flask.g`` for that request only, keyed on the task and its version):
-    each request computes it from the data as it is then."""
-    key = ("aksi.stage_check", task.id, task.version)
-    memo = g.setdefault("aksi_stage_check", {}) if has_request_context() else {}
-    if key not in memo:
-        stored = stage_documents(session, definition, task)
-        previous = last_year(session, task, lambda h: pinned(session, h))
-        memo[key] = stored, previous, stage_problems(session, definition, task, phase=DRAFT,
-                                                     docs=stored, previous=previous)
-    return memo[key]
+    show, computed once per request."""
+    def check() -> tuple[dict, dict, list[Problem]]:
+        stored, previous = stage_data(session, definition, task)
+        return stored, previous, stage_problems(
+            session, definition, task, phase=DRAFT, docs=stored, previous=previous,
+            ctx=stage_context(session, definition, task))
+    return _request_memo(("check", task.id, task.version), check)
 
 
 def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
@@ -618,8 +637,8 @@ def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
         problems = checked if problems is None else problems
     elif problems is None:
         problems = stage_problems(session, definition, task, phase=DRAFT, docs=docs,
-                                  previous=previous)
-    ctx = context_for(session, definition, task)
+                                  previous=previous, ctx=stage_context(session, definition, task))
+    ctx = stage_context(session, definition, task)
     specs = {f: spec_of(definition, f) for f in forms}
     at = _by_key(specs, problems)
     views = []

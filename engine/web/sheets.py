@@ -49,6 +49,7 @@ from ..store.library import pinned
 from ..store.models import Attachment, AttachmentUse, Region
 from .auth import require_sign_in
 from .downloads import send_download
+from .form_page import stage_data
 from .store import database
 
 bp = Blueprint("sheets", __name__, url_prefix="/tugas/<int:year>/<region>/<stage>")
@@ -142,14 +143,13 @@ def attachments(session: Session, definition: Any, task: Any) -> list[dict]:
     """The files uploaded for the stage, newest first: name, size, type, who and when, and
     the fields of the stage's data that name each one (none: uploaded, not yet saved)."""
     used: dict[str, list[str]] = {}
-    for part in parts_of(session, task.id).values():
-        for form, doc in (part.data or {}).items():
-            if form not in definition.forms or not isinstance(doc, Mapping):
-                continue
-            for f, value in file_values(definition, form, doc):
-                sha = value.get("sha256") if isinstance(value, Mapping) else None
-                if isinstance(sha, str) and f.title not in used.setdefault(sha, []):
-                    used[sha].append(f.title)
+    for form, doc in stage_data(session, definition, task)[0].items():  # every unit's part
+        if form not in definition.forms or not isinstance(doc, Mapping):
+            continue
+        for f, value in file_values(definition, form, doc):
+            sha = value.get("sha256") if isinstance(value, Mapping) else None
+            if isinstance(sha, str) and f.title not in used.setdefault(sha, []):
+                used[sha].append(f.title)
     rows = session.execute(
         select(AttachmentUse.sha256, AttachmentUse.name, AttachmentUse.uploaded_by,
                AttachmentUse.uploaded_at, Attachment.size, Attachment.media_type)
