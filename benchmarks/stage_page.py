@@ -173,7 +173,7 @@ def prepare(url: str | None):
 
 def serve(db_url: str, port: int) -> subprocess.Popen:
     aksi = str(Path(sys.executable).with_name("aksi"))
-    env = {**os.environ, "AKSI_SECRET_KEY": "bench"}
+    env = {**os.environ, "AKSI_SECRET_KEY": "bench-" + "k" * 40}
     proc = subprocess.Popen([aksi, "--db", db_url, "serve", "--port", str(port), "--no-clock"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):

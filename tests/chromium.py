@@ -76,7 +76,7 @@ def demo_served(root: Path, year: str, *, then: tuple[list[str], ...] = ()) -> I
     processes (the commands of ``then`` run between the two); the store and uploaded files
     under ``root``. Yields the base URL."""
     db = f"sqlite:///{root / 'demo.db'}"
-    env = {**os.environ, "AKSI_SECRET_KEY": "e2e", "AKSI_FILES": str(root / "files")}
+    env = {**os.environ, "AKSI_SECRET_KEY": "e2e-" + "k" * 40, "AKSI_FILES": str(root / "files")}
     for command in (["demo", "--year", year], *then):
         subprocess.run([*AKSI, "--db", db, *command], check=True, capture_output=True,
                        timeout=300, env=env)

@@ -20,7 +20,7 @@ from . import Context, main, pass_context
 def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: bool) -> None:
     """Serve the web application (development server) and tick the clock."""
     from ..clock.scheduler import start_background
-    from ..web import create_app
+    from ..web import ConfigurationError, create_app
 
     db = ctx.database()
     config = {"DATABASE_URL": db.url}
@@ -29,7 +29,10 @@ def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: b
         config["SECRET_KEY"] = secrets.token_hex(32)
         click.echo("AKSI_SECRET_KEY tidak diatur: sesi masuk berakhir saat proses ini berhenti",
                    err=True)
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except ConfigurationError as exc:  # a weak AKSI_SECRET_KEY: said, never shown
+        raise click.ClickException(str(exc)) from None
     scheduler = None if no_clock else start_background(db, interval=interval,
                                                         echo=lambda m: click.echo(m, err=True))
     try:

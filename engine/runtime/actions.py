@@ -1,7 +1,8 @@
 """Acting on a stage: one trigger, by one user, checked, applied and recorded atomically.
 
 Checks, in order: the trigger exists and applies to the current state, the user
-holds a role the trigger names for this region, a reason is given when required,
+holds a role the trigger names for this region, a reason is given when required
+(and is at most `REASON_MAX` characters, for every caller: pages, API, CLI),
 and the forms validate when the trigger needs them. Only then is the task
 changed, with an event, and the gates it may satisfy evaluated - all in the
 caller's transaction, so a refused or conflicting action changes nothing.
@@ -30,10 +31,13 @@ from ..store.prepared import Prepared
 from ..store import events
 from . import gates, parts, scoring
 from ..clock import utcnow
-from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
+from ..errors import (Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired,
+                      Refused)
 from ..store.library import pinned
 from .machines import next_state
 from .tasks import find_task
+
+REASON_MAX = 2000  # characters of a trigger's reason (a return's, a reopening's, ...)
 
 
 @dataclass
@@ -118,6 +122,9 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
     dest = None if on_part else next_state(definition, task.state, trigger)
     if spec.reason_required and not (reason and reason.strip()):
         raise ReasonRequired(f"'{spec.name}' memerlukan alasan tertulis", **context)
+    if reason is not None and len(reason) > REASON_MAX:
+        raise Refused(f"alasan terlalu panjang ({len(reason):,} huruf); paling banyak "
+                      f"{REASON_MAX:,} huruf".replace(",", "."), **context)
     if data:
         entry.save(session, task=task, definition=definition, actor=user, data=data, unit=unit,
                    now=now)

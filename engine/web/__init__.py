@@ -11,10 +11,17 @@
   the overdue ones counted and listed; the inbox of reminders and escalations;
 - ``api``: the JSON API under ``/api/v1`` (bearer tokens, same scope and role checks).
 
+Around them: ``edge`` checks and bounds every request before any view runs (no NUL, no
+lone surrogate, sizes, address parts by pattern, strict JSON), ``problems`` answers
+errors (pages in Bahasa Indonesia, 405 and 500 included; JSON under the API's prefix),
+``headers`` adds the security headers (a Content-Security-Policy the pages satisfy;
+``Secure`` cookies and HSTS with ``AKSI_HTTPS=1``).
+
 Every page but the health check and the sign-in needs a signed-in user, and every
 stage page checks that the user may see its region. ``aksi serve`` runs this app with
-the clock ticking in the same process. UI text is Bahasa Indonesia, error pages (405
-included) too.
+the clock ticking in the same process. Outside testing the app refuses to start without
+a ``SECRET_KEY`` (``AKSI_SECRET_KEY``) of at least `MIN_SECRET_KEY` characters: every
+process must sign sessions and CSRF tokens alike, with a key nobody can guess.
 
 For slow links: responses are compressed (Flask-Compress: zstd, brotli or gzip, as the
 browser asks), and static files are fingerprinted (``url_for('static', ...)`` adds
@@ -29,27 +36,22 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, request
 from flask_compress import Compress
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFProtect
 
 from ..store import Database
-from . import api, auth, filters, form_entry, health, monitor, review, sheets, tasks
+from . import (api, auth, edge, filters, form_entry, headers, health, monitor, problems, review,
+               sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
 YEAR_IN_SECONDS = 365 * 24 * 3600
+MIN_SECRET_KEY = 32  # characters: secrets.token_hex(16) and up
 
-# HTTP errors not answered elsewhere, in words a person can act on.
-HTTP_ERRORS = {
-    400: ("Permintaan tidak sah", "Permintaan ini tidak dapat diproses. Tidak ada yang diubah."),
-    405: ("Alamat ini bukan untuk dibuka langsung",
-          "Alamat ini hanya menerima kiriman formulir. Buka kembali halaman tahapnya lalu "
-          "ulangi tindakan Anda; tidak ada yang diubah."),
-    413: ("Berkas terlalu besar", "Kiriman ini melebihi batas ukuran. Tidak ada yang diubah."),
-    429: ("Terlalu banyak permintaan", "Tunggu sebentar lalu coba lagi."),
-}
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with this configuration (the message says what to set)."""
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -59,17 +61,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("AKSI")  # AKSI_SECRET_KEY, AKSI_DATABASE_URL, ...
     if test_config:
         app.config.update(test_config)
-    key = app.config["SECRET_KEY"]
-    if not key and not app.testing:
-        # Without one, every process would sign its own sessions and CSRF tokens.
-        raise RuntimeError("set AKSI_SECRET_KEY (the same long random text for every web "
-                           "process), e.g. AKSI_SECRET_KEY=$(python3 -c 'import secrets; "
-                           "print(secrets.token_hex(32))')")
+    _check_secret_key(app)
     # from_prefixed_env parses values as JSON: a key of digits arrives as a number.
+    key = app.config["SECRET_KEY"]
     app.config["SECRET_KEY"] = str(key) if key else secrets.token_hex(32)
     app.extensions["aksi.db"] = Database(app.config["DATABASE_URL"])
+    edge.init_app(app)  # first: its checks run before the CSRF check and every view
     csrf.init_app(app)
     compress.init_app(app)
+    headers.init_app(app)
+    problems.init_app(app)
     _fingerprint_static(app)
     auth.init_app(app)
     filters.init_app(app)
@@ -82,36 +83,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sheets.init_app(app)  # its upload checks CSRF after limiting the body's size
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie session to forge requests with
-
-    @app.errorhandler(500)
-    def failed(_error):
-        # Flask has logged the exception; the person gets words they can act on.
-        return render_template("error.html", title="Terjadi kesalahan",
-                               message="Permintaan Anda tidak dapat diselesaikan dan tidak ada "
-                                       "yang diubah. Coba lagi sebentar lagi; bila terus "
-                                       "terjadi, hubungi admin."), 500
-
-    @app.errorhandler(CSRFError)
-    def csrf_refused(_error):
-        # A page left open past the end of its session: sign in again, input kept.
-        kept = auth.expired_post()
-        if kept is not None:
-            return kept
-        return render_template("error.html", title="Formulir kedaluwarsa",
-                               message="Formulir ini sudah kedaluwarsa atau tidak sah; muat "
-                                       "ulang halaman lalu coba lagi. Tidak ada yang diubah."), 400
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        code = error.code or 500
-        title, message = HTTP_ERRORS.get(code, ("Permintaan tidak dapat dilayani",
-                                                "Tidak ada yang diubah."))
-        if request.path.startswith("/api/"):
-            return jsonify(error=error.name.replace(" ", ""), message=message), code
-        allowed = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
-        return render_template("error.html", title=title, message=message), code, allowed
-
     return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    """Outside testing: a ``SECRET_KEY`` of at least `MIN_SECRET_KEY` characters (the key
+    itself is never shown)."""
+    if app.testing:
+        return
+    key = app.config["SECRET_KEY"]
+    advice = ("the same long random text for every web process, e.g. AKSI_SECRET_KEY=$(python3 "
+              "-c 'import secrets; print(secrets.token_hex(32))')")
+    if not key:
+        # Without one, every process would sign its own sessions and CSRF tokens.
+        raise ConfigurationError(f"set AKSI_SECRET_KEY ({advice})")
+    if len(str(key)) < MIN_SECRET_KEY:
+        raise ConfigurationError(f"AKSI_SECRET_KEY is too short (fewer than {MIN_SECRET_KEY} "
+                                 f"characters): sessions signed with it can be forged; set "
+                                 f"{advice}")
 
 
 def _fingerprint_static(app: Flask) -> None:

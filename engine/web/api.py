@@ -7,12 +7,18 @@ the pages. No cookie session is accepted here, so the API needs no CSRF token.
 Errors are JSON (``{"error": "Conflict", "message": ..., ...context}``) with a status
 that says what happened: 400 bad request, 401 no valid token, 403 outside the user's
 scope or role, 404 not found, 409 changed by somebody else, 422 refused (wrong state,
-reason missing, forms invalid). A refused action changes nothing.
+reason missing, forms invalid). A refused action changes nothing. Every other error
+status (404 of an unknown address, 405, 413, 500, ...) is JSON in the same shape too
+(engine/web/problems.py), and bodies are checked before any view runs (engine/web/edge.py).
+
+``limit`` of the task list: 1 or more (else 400), at most `MAX_LIMIT` (a larger one is
+clamped to it); ``year``: `MIN_YEAR`-`MAX_YEAR` (else 400).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
+from werkzeug.exceptions import default_exceptions
 
 from ..clock import utcnow
 from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
@@ -23,15 +29,41 @@ from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
 from ..store.library import pinned
 from .downloads import send_download
+from .problems import API_PREFIX, api_problem, json_problem
 from .store import database
+from .years import MAX_YEAR, MIN_YEAR
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_LIMIT = 1000
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+DEFAULT_LIMIT, MAX_LIMIT = 200, 1000
 _STATUS = ((NotFound, 404), (NotPermitted, 403), (Conflict, 409), (Refused, 422))
+_problem = json_problem
+for _code in default_exceptions:  # JSON for every HTTP error raised within the API
+    bp.register_error_handler(_code, api_problem)
 
 
-def _problem(status: int, error: str, message: str, **context):
-    return jsonify({"error": error, "message": message, **context}), status
+class _BadArgument(ValueError):
+    pass
+
+
+def _year_arg() -> int:
+    try:
+        year = int(request.args.get("year", utcnow().year))
+    except ValueError:
+        raise _BadArgument("year harus bilangan bulat") from None
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise _BadArgument(f"year harus antara {MIN_YEAR} dan {MAX_YEAR}")
+    return year
+
+
+def _limit_arg() -> int:
+    try:
+        limit = int(request.args.get("limit", DEFAULT_LIMIT))
+    except ValueError:
+        raise _BadArgument("limit harus bilangan bulat") from None
+    if limit < 1:
+        raise _BadArgument(f"limit harus 1 atau lebih (paling banyak {MAX_LIMIT}; yang lebih "
+                           "besar dibatasi sampai itu)")
+    return min(limit, MAX_LIMIT)
 
 
 def _refusal(exc: AksiError):
@@ -63,10 +95,9 @@ def _forbidden(region: str):
 def tasks():
     args = request.args
     try:
-        year = int(args.get("year", utcnow().year))
-        limit = min(int(args.get("limit", 200)), MAX_LIMIT)
-    except ValueError:
-        return _problem(400, "BadRequest", "year dan limit harus bilangan bulat")
+        year, limit = _year_arg(), _limit_arg()
+    except _BadArgument as exc:
+        return _problem(400, "BadRequest", str(exc))
     with database().session() as session:
         found = list_tasks(session, user=g.api_actor, year=year,
                            overdue=args.get("overdue") in ("1", "true"),
@@ -114,9 +145,9 @@ def act(year: int, region: str, stage: str, trigger: str):
 @bp.get("/progress")
 def year_progress():
     try:
-        year = int(request.args.get("year", utcnow().year))
-    except ValueError:
-        return _problem(400, "BadRequest", "year harus bilangan bulat")
+        year = _year_arg()
+    except _BadArgument as exc:
+        return _problem(400, "BadRequest", str(exc))
     areas = {a.region_code for a in g.api_actor.assignments}
     with database().session() as session:
         rows = progress(session, areas, year)

@@ -34,6 +34,7 @@ from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import region_label
 from ..people import acting_roles, can_see
 from ..runtime import find_task
+from ..runtime.actions import REASON_MAX
 from ..store.library import pinned
 from .auth import require_sign_in
 from .form_page import stage_check
@@ -45,7 +46,6 @@ require_sign_in(bp)
 SHOWN_CHANGES = 200  # per part; the marks on the form carry every one
 SUGGESTED = 60
 SHOWN_WARNINGS = 100
-REASON_MAX = 2000
 EMPTY = "(kosong)"
 
 

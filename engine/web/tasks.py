@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..forms.entry import ROW_KINDS
@@ -34,7 +34,7 @@ MAX_PAGE = 10_000
 
 class ActForm(FlaskForm):
     version = HiddenField(validators=[DataRequired()])
-    reason = TextAreaField("Alasan", validators=[Length(max=2000)])
+    reason = TextAreaField("Alasan")  # its length: the engine's `REASON_MAX`, in its words
 
 
 require_sign_in(bp)

@@ -62,7 +62,7 @@ def site(db, juknis_defs, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("AKSI_FILES", str(tmp_path / "berkas"))
     with time_machine.travel(NOW, tick=False):
         scenario = prepare(db, juknis_defs)
-        app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "e2e-flow"})
+        app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "e2e-flow-" + "k" * 40})
         try:
             with served(app) as base:
                 yield base, scenario, app.extensions["aksi.db"]
