@@ -4,10 +4,11 @@ The routes are read from the app's own ``url_map``, so a route added later is fu
 Each example is one request: a route, a method (now and then one the route does not
 take), its address parts (valid ones, years up to 2^70, codes and ids of any text with
 NUL, lone surrogates, emoji and 3,000-character strings), a query, and for a POST a form
-with the session's valid CSRF token, or for the API a JSON body (NaN, infinities, huge
-numbers, deep nesting, ``\\u0000`` and lone surrogates escaped the way JSON allows, or
-text that is no JSON at all). The pages are requested signed in as the Setcam-less
-operator of the test kecamatan, the API with that user's token, the sign-in as nobody.
+with the session's valid CSRF token (urlencoded, or multipart with an upload whose names
+may be anything) or for the API a JSON body (NaN, infinities, huge numbers, deep nesting,
+``\\u0000`` and lone surrogates escaped the way JSON allows, or text that is no JSON at
+all). The pages are requested signed in as the operator of the test kecamatan, the API
+with that user's token, the sign-in as nobody.
 
 The properties: no answer is a server error (status < 500), and a refused request
 (status >= 400) leaves the database exactly as it was (rows of every table and the sum
@@ -42,7 +43,7 @@ FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None
 
 # -- values --------------------------------------------------------------------------------------
 
-NASTY = ["\x00", "a\x00b", "\ud800", "x\udfffy", "%00", "😀", "x" * 3000, "' OR 1=1 --",
+NASTY = ["x" * 81, "\x00", "a\x00b", "\ud800", "x\udfffy", "%00", "😀", "x" * 3000, "' OR 1=1 --",
          "../../etc/passwd", "<script>alert(1)</script>", " ", "", "١٢٣", "1e400", "NaN",
          str(2 ** 31), str(2 ** 63), str(2 ** 64), "-1", "0"]
 # Any code point, surrogates (category Cs) and NUL included.
@@ -113,7 +114,12 @@ def requests(draw, rules):
     query = draw(st.lists(st.tuples(NAMES, VALUES), max_size=3))
     body = None
     if method in ("POST", "PUT"):
-        if rule.endpoint.startswith("api."):
+        if draw(st.integers(0, 3)) == 0:  # a form with an upload, the API's included
+            fields = draw(st.lists(st.tuples(NAMES, VALUES), max_size=4))
+            upload = (draw(st.sampled_from(["berkas", "file"])), draw(TEXT),
+                      draw(st.binary(max_size=200)))
+            body = (MULTIPART, (fields, upload))
+        elif rule.endpoint.startswith("api."):
             body = ("application/json", draw(JSON_BODIES))
         else:
             fields = draw(st.lists(st.tuples(NAMES, VALUES), max_size=5))
@@ -121,17 +127,42 @@ def requests(draw, rules):
     return rule, method, address(rule, parts), query_string(query), body
 
 
+MULTIPART = "multipart/form-data; boundary=aksi-fuzz"
+
+
+def multipart(fields: list[tuple[str, str]], upload: tuple[str, str, bytes]) -> bytes:
+    """A multipart body written by hand: names and file names may hold anything (a lone
+    surrogate goes as its invalid UTF-8 bytes), which no client library would send."""
+    def raw(text: str) -> bytes:
+        return text.encode("utf-8", "surrogatepass")
+
+    out = b""
+    for name, value in fields:
+        out += (b"--aksi-fuzz\r\nContent-Disposition: form-data; name=\"" + raw(name)
+                + b"\"\r\n\r\n" + raw(value) + b"\r\n")
+    name, filename, content = upload
+    out += (b"--aksi-fuzz\r\nContent-Disposition: form-data; name=\"" + raw(name)
+            + b"\"; filename=\"" + raw(filename) + b"\"\r\nContent-Type: "
+            b"application/octet-stream\r\n\r\n" + content + b"\r\n--aksi-fuzz--\r\n")
+    return out
+
+
 # -- the properties ------------------------------------------------------------------------------
 
 def check(app, client, request, *, headers=None, csrf: str | None = None):
     rule, method, path, query, body = request
     kwargs = {"headers": headers or {}}
+    token = [("csrf_token", csrf)] if csrf else []
     if body is not None:
         kind, content = body
-        if kind != "application/json":
-            fields = ([("csrf_token", csrf)] if csrf else []) + list(content)
-            content = query_string(fields)
-        kwargs.update(data=content.encode("utf-8", "surrogatepass"), content_type=kind)
+        if kind == MULTIPART:
+            fields, upload = content
+            data = multipart(token + fields, upload)
+        elif kind == "application/json":
+            data = content.encode("utf-8", "surrogatepass")
+        else:
+            data = query_string(token + list(content)).encode("ascii")
+        kwargs.update(data=data, content_type=kind)
     before = snapshot(app, counters=False)
     answer = client.open(path + (f"?{query}" if query else ""), method=method, **kwargs)
     said = f"{method} {path}?{query} {body!r:.300} -> {answer.status_code}"
