@@ -151,6 +151,9 @@ _RETURNED = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.sent_back)
 _REVIEWS = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.submitted_data.is_not(None),
                            _PARTS.c.changes, _PARTS.c.sent_back)
                     .where(_PARTS.c.task_id == bindparam("task_id")).order_by(_PARTS.c.unit))
+_REVIEWS_DATA = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.data,
+                                _PARTS.c.submitted_data, _PARTS.c.changes, _PARTS.c.sent_back)
+                         .where(_PARTS.c.task_id == bindparam("task_id")).order_by(_PARTS.c.unit))
 _DATA = Prepared(select(_PARTS.c.data, _PARTS.c.submitted_data)
                  .where(_PARTS.c.task_id == bindparam("task_id"), _PARTS.c.unit == bindparam("unit")))
 _SUBMITTED = Prepared(update(_PARTS).where(
@@ -165,38 +168,41 @@ _NEW_WHOLE = Prepared(insert(_PARTS).values(
     updated_at=bindparam("now"), updated_by=bindparam("by"), sent_back=bindparam("returned")))
 
 
+@dataclass(frozen=True)
 class PartReview:
-    """One part as the review sees it: its state, last changes and outstanding return;
-    its data and baseline (the data at the last submission) are read on first use, in one
-    query, within the session that found the part. They are the largest values of a stage
-    (~180 KB of JSON for a unit of the largest kecamatan), and most views of the review
-    panel need neither."""
+    """One part as the review sees it: its state, whether it has a baseline (the data at
+    its last submission), its last changes and outstanding return; with ``data`` read
+    (`reviews_of`), its data and that baseline."""
 
-    def __init__(self, session: Session, task_id: int, unit: str, state: str | None,
-                 baseline: bool, changes: Mapping[str, Any] | None,
-                 returned: Mapping[str, Any] | None):
-        self.unit, self.state, self.changes, self.returned = unit, state, changes, returned
-        self._session, self._task_id, self._baseline = session, task_id, baseline
-
-    @functools.cached_property
-    def _stored(self) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
-        row = _DATA.first(self._session, task_id=self._task_id, unit=self.unit)
-        return (row.data or {}, row.submitted_data) if row is not None else ({}, None)
-
-    @property
-    def data(self) -> Mapping[str, Any]:
-        return self._stored[0]
-
-    @property
-    def submitted(self) -> Mapping[str, Any] | None:
-        return self._stored[1] if self._baseline else None
+    unit: str
+    state: str | None
+    baseline: bool
+    changes: Mapping[str, Any] | None
+    returned: Mapping[str, Any] | None
+    data: Mapping[str, Any] | None = None
+    submitted: Mapping[str, Any] | None = None
 
 
-def reviews_of(session: Session, task_id: int) -> dict[str, PartReview]:
-    """Unit -> the part with its baseline, last changes and outstanding return."""
-    return {unit: PartReview(session, task_id, unit, state, bool(baseline), changes, returned)
-            for unit, state, baseline, changes, returned
-            in _REVIEWS.rows(session, task_id=task_id)}
+def reviews_of(session: Session, task_id: int, *, data: bool = True) -> dict[str, PartReview]:
+    """Unit -> the part with its baseline, last changes and outstanding return. Without
+    ``data``, the parts' data and baselines are not read (``data``/``submitted`` are None):
+    they are the largest values of a stage (~180 KB of JSON for a unit of the largest
+    kecamatan), and the review panel needs them only for some parts (`part_data`)."""
+    if not data:
+        return {unit: PartReview(unit, state, bool(baseline), changes, returned)
+                for unit, state, baseline, changes, returned
+                in _REVIEWS.rows(session, task_id=task_id)}
+    return {unit: PartReview(unit, state, submitted is not None, changes, returned,
+                             stored or {}, submitted)
+            for unit, state, stored, submitted, changes, returned
+            in _REVIEWS_DATA.rows(session, task_id=task_id)}
+
+
+def part_data(session: Session, task_id: int,
+              unit: str) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+    """(a part's data, its baseline or None): what `reviews_of` without data leaves out."""
+    row = _DATA.first(session, task_id=task_id, unit=unit)
+    return (row.data or {}, row.submitted_data) if row is not None else ({}, None)
 
 
 def after_move(session: Session, *, definition: Any, task_id: int, stage_id: str,

@@ -63,6 +63,48 @@ _LOCK = Prepared(select(_TASKS.c.id, _TASKS.c.state, _TASKS.c.version)
                  .where(_TASKS.c.id == bindparam("task_id")).with_for_update(key_share=True))
 
 
+@dataclass(frozen=True)
+class WriteAccess:
+    """Whether a person writes a part of a stage now, judged as `save_parts` judges a save
+    (the pages ask before offering fields, a spreadsheet or an upload)."""
+
+    writes: bool  # holds a data-entry role here (and a unit, in a stage filled per unit)
+    unit: str | None  # their part's unit; None in a stage filled as one document
+    blocked: str | None = None  # why they may not write now, in Bahasa; None: they may
+
+    @property
+    def part(self) -> str | None:
+        """The part they may write now (``WHOLE`` in a stage without parts), else None."""
+        if not self.writes or self.blocked is not None:
+            return None
+        return WHOLE if self.unit is None else self.unit
+
+
+def write_access(definition: Any, task: Any, actor: Actor,
+                 parts: Mapping[str, Any]) -> WriteAccess:
+    """May ``actor`` write into ``task``'s stage now, and which part? ``parts``: unit ->
+    the stage's parts (`parts_of` or `engine.forms.parts.part_states`)."""
+    triggers = entry_triggers(definition)
+    refs = tuple(ref for t in triggers for ref in t.by)
+    if not triggers or not acting_roles(actor, refs, task.level, task.region_code):
+        return WriteAccess(False, None)
+    stage = definition.stage(task.stage)
+    unit = unit_for(actor, refs, task.level, task.region_code) if stage.parts else None
+    if stage.parts and unit not in stage.parts:
+        return WriteAccess(False, None,
+                           "akun Anda belum ditetapkan unitnya; tahap ini diisi per unit")
+    editable = {s for t in triggers for s in t.sources}
+    states = definition.lifecycle.states
+    if task.state not in editable:
+        return WriteAccess(True, unit, f"tahap ini berstatus '{states[task.state].name}'")
+    if stage.parts:
+        part = parts.get(unit)
+        state = part.state if part is not None and part.state else part_start_state(definition)
+        if state not in editable:
+            return WriteAccess(True, unit, f"bagian unit {unit} berstatus '{states[state].name}'")
+    return WriteAccess(True, unit)
+
+
 def lock_stage(session: Session, task_id: int) -> Any:
     """The stage row, locked until the transaction ends (fresh state and version)."""
     return _LOCK.first(session, task_id=task_id)

@@ -81,15 +81,18 @@ def completeness(definition: Any, stage_id: str, docs: Mapping[str, dict],
                 instances = value if isinstance(value, list) else []
             else:
                 instances = [value]
+            present = [row for row in instances if isinstance(row, dict)]
             for f in section.fields:
                 if not f.required or f.computed:
                     continue
                 tally = out.setdefault(f.unit or "", {"filled": 0, "required": 0})
-                for row in instances:
-                    tally["required"] += 1
-                    if isinstance(row, dict) and row.get(f.name) not in (None, "", []):
-                        tally["filled"] += 1
+                tally["required"] += len(instances)
+                tally["filled"] += sum(1 for row in present if _filled(row.get(f.name)))
     return out
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and (type(value) is int or value not in ("", []))
 
 
 def show_forms(session: Session, region: str, stage: str, year: int, *,

@@ -39,9 +39,9 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from ..forms.entry import (context_for, entry_triggers, last_year, part_start_state,
-                           stage_documents, stage_problems, unit_for)
+                           stage_documents, stage_problems, write_access)
 from ..forms.files import _size, short_name
-from ..forms.parts import WHOLE, Part, PartState, part_states
+from ..forms.parts import Part, PartState, part_states
 from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
 from ..forms.validate import DRAFT, FormContext, Problem
 from ..people import Actor, acting_roles
@@ -68,23 +68,9 @@ def cell_key(form: str, section: str, row: Any, field: str) -> str:
 
 def entry_unit(task: Any, definition: Any, actor: Actor,
                parts: Mapping[str, Part | PartState]) -> str | None:
-    """The part ``actor`` may write now (``WHOLE`` in a stage without parts), judged as
-    `engine.forms.entry.save` judges it; None when they may write nothing."""
-    triggers = entry_triggers(definition)
-    refs = tuple(ref for t in triggers for ref in t.by)
-    if not triggers or not acting_roles(actor, refs, task.level, task.region_code):
-        return None
-    editable = {s for t in triggers for s in t.sources}
-    if task.state not in editable:
-        return None
-    stage = definition.stage(task.stage)
-    if not stage.parts:
-        return WHOLE
-    own = unit_for(actor, refs, task.level, task.region_code)
-    if own is None or own not in stage.parts:
-        return None
-    part = parts.get(own)
-    return own if (part.state if part else part_start_state(definition)) in editable else None
+    """The part ``actor`` may write now (``WHOLE`` in a stage without parts); None when
+    they may write nothing (`engine.forms.entry.write_access`)."""
+    return write_access(definition, task, actor, parts).part
 
 
 def may_write(stage: Any, unit: str | None, f: Field) -> bool:
@@ -461,7 +447,7 @@ def _row_values(section: Section, doc: Mapping[str, Any], ctx: FormContext,
 
 def _total(values: list[Any]) -> str:
     """The sum of a column as text ("" when it has no number yet)."""
-    numbers = [v for v in values if is_number(v)]
+    numbers = [v for v in values if type(v) is int or (v is not None and is_number(v))]
     return number_text(sum(numbers)) if numbers else ""
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..forms import changes
-from ..forms.entry import context_for, unit_for
+from ..forms.entry import unit_for
 from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import region_label
 from ..people import acting_roles, can_see
@@ -37,7 +37,7 @@ from ..runtime import find_task
 from ..runtime.actions import REASON_MAX
 from ..store.library import pinned
 from .auth import require_sign_in
-from .form_page import stage_check
+from .form_page import stage_check, stage_context
 from .store import database
 
 bp = Blueprint("review", __name__)
@@ -123,9 +123,17 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
     level, region = task.level, task.region_code
     reviewer = bool(acting_roles(actor, _refs(definition, entry=False), level, region))
     operator = bool(acting_roles(actor, _refs(definition, entry=True), level, region))
-    ctx = context_for(session, definition, task)
+    ctx = stage_context(session, definition, task)
     places = _Places(definition, ctx.rows, ctx.row_kind)
-    reviews = changes.reviews_of(session, task.id)
+    reviews = changes.reviews_of(session, task.id, data=False)
+    stored: dict[str, tuple] = {}
+
+    def data_of(unit: str) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+        """(a part's data, its baseline), read when first needed: most views need none."""
+        if unit not in stored:
+            stored[unit] = changes.part_data(session, task.id, unit)
+        return stored[unit]
+
     editable = changes.editable_states(definition)
     marks: dict[str, list[dict]] = {}
 
@@ -143,9 +151,10 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
         if state == lc.done or state == lc.initial:
             continue
         if state in editable:
-            if r.submitted is None:
+            if not r.baseline:
                 continue
-            cells = [c.as_list() for c in changes.diff(definition, r.submitted, r.data)]
+            data, submitted = data_of(unit)
+            cells = [c.as_list() for c in changes.diff(definition, submitted or {}, data)]
             if not cells and r.returned is None:
                 continue
             entry = {"unit": unit_name(unit), "live": True, "first": False,
@@ -183,7 +192,8 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
         banner_parts = []
         for p in returned["parts"]:
             r = reviews.get(p["unit"] or changes.WHOLE)
-            submitted_cells = changes.cells_of(definition, r.submitted or {}) if r else {}
+            submitted_cells = (changes.cells_of(definition, data_of(r.unit)[1] or {})
+                               if r and r.baseline else {})
             cells = []
             for key in p["cells"]:
                 where = places.describe(key)
@@ -206,7 +216,7 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
     shown_warnings = warnings[:SHOWN_WARNINGS]
 
     form = _return_form(session, task=task, definition=definition, actor=actor, places=places,
-                        reviews=reviews, suggested=[row["key"] for part in changed
+                        data_of=data_of, reviews=reviews, suggested=[row["key"] for part in changed
                                                     for row in part["rows"]]
                         + [c for w in warnings for c in w["cells"]])
     if not (changed or firsts or banner or warnings or form):
@@ -218,7 +228,8 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
 
 
 def _return_form(session: Session, *, task: Any, definition: Any, actor: Any, places: _Places,
-                 reviews: Mapping[str, changes.PartReview], suggested: Iterable[str]) -> dict | None:
+                 reviews: Mapping[str, changes.PartReview], data_of: Any,
+                 suggested: Iterable[str]) -> dict | None:
     """The send-backs the viewer may fire now, with the units and cells to choose from.
     A send-back from the done state (reopening an approved stage) is the actions panel's."""
     stage = definition.stage(task.stage)
@@ -252,7 +263,9 @@ def _return_form(session: Session, *, task: Any, definition: Any, actor: Any, pl
     else:
         owns = None  # every field of the document
     fields, regions, repeated = [], False, 0
-    docs = {u: r.data for u, r in reviews.items()}
+    docs = {u: data_of(u)[0] for u in reviews} if any(
+        s.kind == ROWS for form in stage.outputs if form in definition.forms
+        for s in spec_of(definition, form).sections) else {}
     for form in stage.outputs:
         if form not in definition.forms:
             continue

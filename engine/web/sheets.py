@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
@@ -42,7 +41,7 @@ from ..forms import documents as printable
 from ..forms import entry, spec_of, spreadsheet
 from ..forms.files import file_values, open_download, safe_name, short_name, sniff
 from ..forms.parts import WHOLE, part_states, parts_of
-from ..people import Actor, acting_roles, can_see
+from ..people import Actor, can_see
 from ..regions import ZONE_NAMES, zone_of
 from ..runtime import find_task, save_on
 from ..store.library import pinned
@@ -69,37 +68,10 @@ def init_app(app: Flask) -> None:
 
 # -- who may do what ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Writer:
-    """Whether ``actor`` writes a part of the stage, which unit's (None: the whole
-    document), and why they may not upload now (None: they may)."""
-
-    writes: bool
-    unit: str | None
-    blocked: str | None = None
-
-
-def writer(session: Session, definition: Any, task: Any, actor: Actor) -> Writer:
-    """The same rules `entry.save` applies: a data-entry role here, a unit in a stage with
-    parts, and the stage (and the unit's part) in a state such a trigger starts from."""
-    triggers = entry.entry_triggers(definition)
-    refs = tuple(ref for t in triggers for ref in t.by)
-    if not triggers or not acting_roles(actor, refs, task.level, task.region_code):
-        return Writer(False, None)
-    stage = definition.stage(task.stage)
-    unit = entry.unit_for(actor, refs, task.level, task.region_code) if stage.parts else None
-    if stage.parts and unit not in stage.parts:
-        return Writer(False, None, "akun Anda belum ditetapkan unitnya; tahap ini diisi per unit")
-    editable = {s for t in triggers for s in t.sources}
-    states = definition.lifecycle.states
-    if task.state not in editable:
-        return Writer(True, unit, f"tahap ini berstatus '{states[task.state].name}'")
-    if stage.parts:
-        part = part_states(session, task.id).get(unit)
-        state = part.state if part and part.state else entry.part_start_state(definition)
-        if state not in editable:
-            return Writer(True, unit, f"bagian unit {unit} berstatus '{states[state].name}'")
-    return Writer(True, unit)
+def writer(session: Session, definition: Any, task: Any, actor: Actor) -> entry.WriteAccess:
+    """Whether ``actor`` writes a part of the stage (and may upload now): what `entry.save`
+    would allow (`engine.forms.entry.write_access`)."""
+    return entry.write_access(definition, task, actor, part_states(session, task.id))
 
 
 def _forms_of(definition: Any, stage_id: str) -> list[str]:
