@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,10 @@ def current(db: "Database") -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head() -> str | None:
+    """The newest revision this code knows. Read once per process: it loads and compiles
+    every migration script (~12 ms for ten), and ``/healthz`` asks on every call."""
     from alembic.script import ScriptDirectory
 
     cfg = Config()
