@@ -6,7 +6,8 @@
     │   ├── NotPermitted      the user lacks the role, or the region is outside their scope
     │   ├── InvalidTrigger    the trigger does not apply to the stage's current state
     │   ├── ReasonRequired    the trigger needs a written reason
-    │   └── InvalidForm       the stage's forms do not validate (``problems`` lists them)
+    │   ├── InvalidForm       the stage's forms do not validate (``problems`` lists them)
+    │   └── InvalidImport     a file to import has problems (``problems`` lists them by line)
     └── Conflict          somebody else changed the stage first; reload and try again
 
 Messages are in Bahasa Indonesia: they reach operators and supervisors as they are.
@@ -48,6 +49,12 @@ class ReasonRequired(Refused):
 
 
 class InvalidForm(Refused):
+    def __init__(self, message: str, *, problems: list[str], **context: object):
+        super().__init__(message, problems=problems, **context)
+        self.problems = problems
+
+
+class InvalidImport(Refused):
     def __init__(self, message: str, *, problems: list[str], **context: object):
         super().__init__(message, problems=problems, **context)
         self.problems = problems

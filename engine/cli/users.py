@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..people import add_user, import_users, issue_token, revoke_tokens, set_active
+from ..people import (add_user, get_user, import_users, issue_token, password_problem,
+                      revoke_tokens, set_active)
 from ..errors import AksiError
 from . import Context, fail, main, pass_context
 
@@ -28,9 +29,7 @@ def users_group() -> None:
 def add_command(ctx: Context, username: str, role: str | None, region: str | None,
                 unit: str | None, display_name: str, password_stdin: bool) -> None:
     """Create USERNAME (or add a role to it)."""
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    if password_stdin and not password:
-        raise click.BadParameter("empty password on standard input", param_hint="--password-stdin")
+    password = _password_from_stdin(username, region or "") if password_stdin else None
     definitions = ctx.definitions()
     try:
         with ctx.database().session() as session:
@@ -41,6 +40,49 @@ def add_command(ctx: Context, username: str, role: str | None, region: str | Non
     except AksiError as exc:
         fail(exc)
     click.echo(f"{username}: {', '.join(roles) or 'tanpa peran'}")
+
+
+def _password_from_stdin(username: str, region: str = "") -> str:
+    """A password from standard input, refused (exit 1, never shown) if the policy
+    (engine/people/passwords.py) refuses it."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise click.BadParameter("empty password on standard input",
+                                 param_hint="--password-stdin")
+    why = password_problem(password, username=username, region=region)
+    if why:
+        click.echo(f"Ditolak: {why}", err=True)
+        raise click.exceptions.Exit(1)
+    return password
+
+
+@users_group.command("passwd")
+@click.argument("username")
+@pass_context
+def passwd_command(ctx: Context, username: str) -> None:
+    """Set USERNAME's password, read from standard input; their web sessions end."""
+    password = _password_from_stdin(username)
+    definitions = ctx.definitions()
+    try:
+        with ctx.database().session() as session:
+            get_user(session, username)  # an unknown user is not created here
+            add_user(session, definitions, username, password=password)
+    except AksiError as exc:
+        fail(exc)
+    click.echo(f"{username}: kata sandi diganti; sesi yang masuk sebelumnya berakhir")
+
+
+@users_group.command("activate")
+@click.argument("username")
+@pass_context
+def activate_command(ctx: Context, username: str) -> None:
+    """Activate USERNAME again (after `aksi users deactivate`)."""
+    try:
+        with ctx.database().session() as session:
+            set_active(session, username, True)
+    except AksiError as exc:
+        fail(exc)
+    click.echo(f"{username}: aktif")
 
 
 @users_group.command("deactivate")

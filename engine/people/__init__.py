@@ -4,12 +4,12 @@ from .scope import acting_roles, can_see, holds, role_region
 from .sessions import SessionPolicy, end_session, end_sessions, resume_session
 from .throttle import Limits
 from .tokens import issue_token, revoke_tokens, token_actor
-from .users import (
-    Actor, Grant, ImportReport, actor, add_user, authenticate, get_user, import_users,
-    set_active, sign_in,
-)
+from .importing import ImportReport, import_users
+from .passwords import password_problem
+from .users import Actor, Grant, actor, add_user, authenticate, get_user, set_active, sign_in
 
 __all__ = ["Actor", "Grant", "ImportReport", "Limits", "SessionPolicy", "actor", "acting_roles",
            "add_user", "authenticate", "can_see", "end_session", "end_sessions", "get_user",
-           "holds", "import_users", "issue_token", "resume_session", "revoke_tokens",
+           "holds", "import_users", "issue_token", "password_problem", "resume_session",
+           "revoke_tokens",
            "role_region", "set_active", "sign_in", "token_actor"]

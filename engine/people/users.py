@@ -3,11 +3,9 @@ only."""
 
 from __future__ import annotations
 
-import csv
 import functools
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
@@ -48,6 +46,21 @@ def _check_role(definitions: DefinitionSet, session: Session, role: str, region:
     return definition.level
 
 
+def check_grant(session: Session, definitions: DefinitionSet, role: str | None,
+                region: str | None, unit: str | None) -> str:
+    """The level a role on a region (for ``unit``) belongs to; `Refused` or `NotFound`
+    when it does not fit."""
+    if not (role and region):
+        raise Refused("peran dan wilayah harus diberikan bersama", role=role, region=region)
+    level = _check_role(definitions, session, role, region)
+    units = definitions[level].roles[role].units
+    if unit and unit not in units:
+        raise Refused(f"unit '{unit}' tidak ada pada peran '{role}' tingkat {level}; pilih "
+                      f"salah satu: {', '.join(units) or '(peran ini tanpa unit)'}",
+                      unit=unit, role=role, level=level)
+    return level
+
+
 def add_user(session: Session, definitions: DefinitionSet, username: str, *,
              role: str | None = None, region: str | None = None, unit: str | None = None,
              password: str | None = None, display_name: str = "",
@@ -67,14 +80,7 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
     if display_name:
         user.display_name = display_name
     if role or region:
-        if not (role and region):
-            raise Refused("peran dan wilayah harus diberikan bersama", role=role, region=region)
-        level = _check_role(definitions, session, role, region)
-        units = definitions[level].roles[role].units
-        if unit and unit not in units:
-            raise Refused(f"unit '{unit}' tidak ada pada peran '{role}' tingkat {level}; pilih "
-                          f"salah satu: {', '.join(units) or '(peran ini tanpa unit)'}",
-                          unit=unit, role=role, level=level)
+        level = check_grant(session, definitions, role, region, unit)
         held = next((a for a in user.assignments if a.level == level and a.role == role
                      and a.region_code == region), None)
         if held is None:
@@ -99,40 +105,6 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     known = user is not None and user.active and bool(user.password_hash)
     matches = check_password_hash(user.password_hash if known else _nobody(), password)
     return user if known and matches else None
-
-
-@dataclass
-class ImportReport:
-    users: int = 0
-    assignments: int = 0
-
-
-def import_users(session: Session, definitions: DefinitionSet, path: Path) -> ImportReport:
-    """CSV with header ``username,role,region[,unit,password,display_name]``; one row per role.
-
-    All or nothing: the first bad row refuses the whole file, naming its line.
-    """
-    report = ImportReport()
-    seen: set[str] = set()
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        missing = {"username", "role", "region"} - set(reader.fieldnames or [])
-        if missing:
-            raise Refused(f"{path}: kolom wajib tidak ada: {', '.join(sorted(missing))}")
-        for row in reader:
-            try:
-                user = add_user(session, definitions, row["username"].strip(),
-                                role=row["role"].strip(), region=row["region"].strip(),
-                                unit=(row.get("unit") or "").strip() or None,
-                                password=(row.get("password") or None),
-                                display_name=(row.get("display_name") or "").strip())
-            except (Refused, NotFound) as exc:
-                raise type(exc)(f"{path}:{reader.line_num}: {exc.message}", **exc.context) from None
-            if user.username not in seen:
-                seen.add(user.username)
-                report.users += 1
-            report.assignments += 1
-    return report
 
 
 @dataclass(frozen=True)

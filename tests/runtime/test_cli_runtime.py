@@ -62,7 +62,7 @@ def ready_cli(cli):
     for role, region in [("operator", KEC), ("verifikator", KEC), ("approver", KEC),
                          ("supervisor", "19.01")]:
         ok(cli("users", "add", f"{role}@{region}", "--role", role, "--region", region,
-               "--password-stdin", input="pw\n"))
+               "--password-stdin", input="Kuat-sekali-42\n"))
     return cli
 
 
@@ -97,12 +97,12 @@ def test_setup_commands(cli, raw_db, defs):
     again = json.loads(ok(cli("year", "start", "2026", "--province", "19", "--json")).stdout)
     assert again["cases"] == {level: 0 for level in n} and again["skipped"] == n
     result = ok(cli("users", "add", "siti", "--role", "operator", "--region", KEC,
-                    "--password-stdin", input="pw\n"))
+                    "--password-stdin", input="Kuat-sekali-42\n"))
     assert result.output.strip() == f"siti: operator@{KEC}"
     with raw_db.session() as s:
         assert s.scalar(select(func.count()).select_from(Region)) == expected_regions
-        assert authenticate(s, "siti", "pw").username == "siti"
-        assert authenticate(s, "siti", "pw\n") is None
+        assert authenticate(s, "siti", "Kuat-sekali-42").username == "siti"
+        assert authenticate(s, "siti", "Kuat-sekali-42\n") is None
         started = s.scalars(select(Event).where(Event.kind == "case_started")).all()
         assert {e.at for e in started} == {CLI_NOW}  # the fixed clock reached the engine
 
