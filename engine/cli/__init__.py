@@ -89,8 +89,8 @@ def fail(exc: Exception, as_json: bool = False) -> None:
 
 # Commands register themselves on `main`.
 from . import (  # noqa: E402
-    calendar, check, clock, db, demo, documents, forms, graph, inbox, regions, serve, simulate,
-    tasks, users, webhooks, year,
+    audit, calendar, check, clock, db, demo, documents, forms, graph, inbox, regions, serve,
+    simulate, tasks, users, webhooks, year,
 )
 
 __all__ = ["Context", "fail", "main", "pass_context"]

@@ -26,6 +26,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..store.models import User, WebSession
+from . import audit
 from .expiry import delete_expired
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -72,9 +73,18 @@ def resume_session(session: Session, secret: str, policy: SessionPolicy,
     return found.username
 
 
-def end_session(session: Session, secret: str) -> None:
-    """Sign this browser out: its cookie identifies nobody from now on."""
-    session.execute(delete(WebSession).where(WebSession.secret_hash == _digest(secret)))
+def end_session(session: Session, secret: str, *, address: str | None = None,
+                now: dt.datetime) -> None:
+    """Sign this browser out: its cookie identifies nobody from now on. Audited as the
+    session's user signing out (from ``address``); a session already gone records
+    nothing."""
+    digest = _digest(secret)
+    username = session.scalar(select(User.username).join(WebSession, WebSession.user_id == User.id)
+                              .where(WebSession.secret_hash == digest))
+    session.execute(delete(WebSession).where(WebSession.secret_hash == digest))
+    if username is not None:
+        audit.record(session, "sign_out", actor=username, subject=username, address=address,
+                     at=now)
 
 
 def end_sessions(session: Session, user_id: int) -> int:

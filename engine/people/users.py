@@ -18,6 +18,7 @@ from ..errors import NotFound, Refused
 from ..store.database import Database
 from ..store.models import Assignment, Region, User
 from ..store.prepared import Prepared
+from . import audit
 from .sessions import SessionPolicy, end_sessions, open_session, prune_sessions
 from .throttle import Limits, prune, release, reserve
 
@@ -64,32 +65,51 @@ def check_grant(session: Session, definitions: DefinitionSet, role: str | None,
 def add_user(session: Session, definitions: DefinitionSet, username: str, *,
              role: str | None = None, region: str | None = None, unit: str | None = None,
              password: str | None = None, display_name: str = "",
-             now: dt.datetime | None = None) -> User:
+             now: dt.datetime | None = None, actor: str | None = None) -> User:
     """Create ``username`` (or reuse it) and give it ``role`` on ``region`` (for ``unit``,
-    one of the role's units, when given). Idempotent; a new unit replaces the old one."""
+    one of the role's units, when given). Idempotent; a new unit replaces the old one.
+    Audited (people/audit.py) as done by ``actor``, by default the command line's
+    operator: the user created, the password set, the role granted (or its unit changed)."""
     now = now or utcnow()
+    by = actor or audit.operator()
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(username=username, display_name=display_name or username, active=True,
                     created_at=now)
         session.add(user)
+        audit.record(session, "user_created", actor=by, subject=username, at=now)
     if password is not None:
         user.password_hash = generate_password_hash(password)
-        if user.id is not None:  # a password set ends the sessions signed in before
-            end_sessions(session, user.id)
+        ended = end_sessions(session, user.id) if user.id is not None else 0
+        # a password set ends the sessions signed in before
+        audit.record(session, "password_set", actor=by, subject=username, at=now,
+                     detail={"sessions_ended": ended} if ended else None)
     if display_name:
         user.display_name = display_name
     if role or region:
-        level = check_grant(session, definitions, role, region, unit)
-        held = next((a for a in user.assignments if a.level == level and a.role == role
-                     and a.region_code == region), None)
-        if held is None:
-            user.assignments.append(Assignment(level=level, role=role, region_code=region,
-                                               unit=unit or None))
-        elif unit:
-            held.unit = unit
+        _grant(session, definitions, user, role, region, unit, by, now)
     session.flush()
     return user
+
+
+def _grant(session: Session, definitions: DefinitionSet, user: User, role: str | None,
+           region: str | None, unit: str | None, by: str, now: dt.datetime) -> None:
+    """Give ``user`` ``role`` on ``region`` (for ``unit``); audited when it is new or its
+    unit changed."""
+    level = check_grant(session, definitions, role, region, unit)
+    held = next((a for a in user.assignments if a.level == level and a.role == role
+                 and a.region_code == region), None)
+    detail = {"level": level, "role": role, "region": region, "unit": unit or None}
+    if held is None:
+        user.assignments.append(Assignment(level=level, role=role, region_code=region,
+                                           unit=unit or None))
+    elif unit and held.unit != unit:
+        detail["previous_unit"] = held.unit
+        held.unit = unit
+    else:
+        return
+    audit.record(session, "role_granted", actor=by, subject=user.username, at=now,
+                 detail=detail)
 
 
 # Checked against when there is no user or no password: a refusal takes as long either
@@ -139,13 +159,20 @@ def actor(session: Session, username: str) -> Actor:
     return Actor(username, rows[0][0], grants)
 
 
-def set_active(session: Session, username: str, active: bool) -> User:
+def set_active(session: Session, username: str, active: bool, *,
+               now: dt.datetime | None = None, actor: str | None = None) -> User:
     """Activate or deactivate ``username``; deactivating ends their web sessions at once
-    (their API tokens identify nobody while they are inactive: people/tokens.py)."""
+    (their API tokens identify nobody while they are inactive: people/tokens.py).
+    A change is audited as done by ``actor`` (default: the command line's operator);
+    setting the state the user already has records nothing."""
     user = get_user(session, username)
+    changed = user.active != active
     user.active = active
-    if not active:
-        end_sessions(session, user.id)
+    ended = 0 if active else end_sessions(session, user.id)
+    if changed:
+        audit.record(session, "user_activated" if active else "user_deactivated",
+                     actor=actor or audit.operator(), subject=username, at=now or utcnow(),
+                     detail={"sessions_ended": ended} if ended else None)
     session.flush()
     return user
 
@@ -164,13 +191,25 @@ def sign_in(db: Database, username: str, password: str, *, address: str,
     Takes the `Database`, not a session: its transactions are its own. The attempt is
     counted and committed first (people/throttle.py), the hash is checked outside any
     transaction (SQLite's write lock is not held for its 160 ms), then a right password
-    gets its count back and a session, and old counters and sessions are pruned."""
+    gets its count back and a session, and old counters and sessions are pruned.
+
+    The outcome is audited (people/audit.py) in that second transaction: a sign-in as the
+    user, a refusal (why: no such user, inactive, no password, wrong password) as
+    ``anonymous``. A throttled refusal's own transaction is rolled back, so it is
+    recorded in one of its own before `Refused` goes on to the caller."""
     now = now or utcnow()
-    with db.session() as session:
-        keys = reserve(session, username, address, limits, now)
-        found = session.execute(select(User.id, User.password_hash).where(
-            User.username == username, User.active.is_(True))).one_or_none()
-    known = found is not None and bool(found.password_hash)
+    try:
+        with db.session() as session:
+            keys = reserve(session, username, address, limits, now)
+            found = session.execute(select(User.id, User.password_hash, User.active).where(
+                User.username == username)).one_or_none()
+    except Refused as exc:
+        with db.session() as session:
+            audit.record(session, "sign_in_throttled", actor=audit.ANONYMOUS,
+                         subject=username, address=address, at=now,
+                         detail={"retry_after": exc.context.get("retry_after")})
+        raise
+    known = found is not None and found.active and bool(found.password_hash)
     matches = check_password_hash(found.password_hash if known else _nobody(), password)
     with db.session() as session:
         secret = None
@@ -178,5 +217,19 @@ def sign_in(db: Database, username: str, password: str, *, address: str,
             release(session, keys, now)
             secret = open_session(session, found.id, now)
             prune_sessions(session, policy, now)
+            audit.record(session, "sign_in", actor=username, subject=username,
+                         address=address, at=now)
+        else:
+            audit.record(session, "sign_in_refused", actor=audit.ANONYMOUS, subject=username,
+                         address=address, at=now, detail={"reason": _refusal(found, matches)})
         prune(session, now)
     return secret
+
+
+def _refusal(found, matches: bool) -> str:
+    """Why a sign-in was refused, for the audit (never shown to the person signing in)."""
+    if found is None:
+        return "no_such_user"
+    if not found.active:
+        return "inactive"
+    return "wrong_password" if found.password_hash and not matches else "no_password"

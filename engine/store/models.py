@@ -173,6 +173,23 @@ class WebSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class AuditEntry(Base):
+    """Append-only: who signed in, out or was refused, and what was done to users and
+    their tokens (people/audit.py). No foreign key: a refused sign-in names a username
+    that may not exist, and the record outlives the user."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_at", "at"), Index("ix_audit_subject_at", "subject", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(160))
+    subject: Mapped[str] = mapped_column(String(160))
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+
 class Assignment(Base):
     """A user holds ``role`` of ``level`` in ``region_code`` (and sees what lies below it)."""
 

@@ -203,7 +203,8 @@ def login():
 @login_required
 def logout():
     with database().session() as db_session:
-        end_session(db_session, current_user.get_id())
+        end_session(db_session, current_user.get_id(), address=request.remote_addr,
+                    now=utcnow())
     logout_user()
     session.pop(UNSAVED, None)
     flash("Anda telah keluar.", "info")

@@ -29,8 +29,9 @@ PAGE = f"/tugas/{YEAR}/{KEC}/{STAGE}"
 TASK = f"/api/v1/tasks/{YEAR}/{KEC}/{STAGE}"
 UNCLEAN = "karakter yang tidak sah"
 # Rows that change by design when a request is refused: refused sign-ins are counted to
-# slow down guessing (``sign_in_failures`` before migration 0010, ``sign_in_counters`` after).
-COUNTERS = ("sign_in_failures", "sign_in_counters")
+# slow down guessing (``sign_in_failures`` before migration 0010, ``sign_in_counters`` after)
+# and audited (``audit``, people/audit.py).
+COUNTERS = ("sign_in_failures", "sign_in_counters", "audit")
 
 
 def snapshot(app, *, counters: bool = True) -> dict[str, int]:
