@@ -440,6 +440,24 @@ def test_unknown_trigger(toy):
     assert "pemicu 'unlock' tidak ada di 'triggers'" in f.message
 
 
+def test_unknown_trigger_in_not_by(toy):
+    toy.edit("district", "not_by: file}", "not_by: [unseal, fil]}")
+    f = only(toy.check(), "unknown-trigger")
+    assert f.severity is ERROR
+    line, col = toy.locate("district", "fil]}")
+    assert_at(f, toy.file("district"), (line, col))
+    assert ("'not_by' pemicu 'accept' menyebut pemicu 'fil' yang tidak ada di 'triggers'"
+            in f.message)
+    assert "maksud Anda 'file'?" in f.message
+
+
+def test_unknown_trigger_in_not_by_as_one_id(toy):
+    toy.edit("district", "not_by: file}", "not_by: filed}")
+    f = only(toy.check(), "unknown-trigger")
+    line, col = toy.locate("district", "not_by: filed")
+    assert_at(f, toy.file("district"), (line, col + len("not_by: ")))
+
+
 # --- missing-form, bad-form -----------------------------------------------------------------
 
 def test_missing_form(toy):

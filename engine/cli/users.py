@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import func, select
 
 from ..people import (add_user, get_user, import_users, issue_token, password_problem,
                       revoke_tokens, set_active)
 from ..errors import AksiError
+from ..store.models import Assignment, User
 from . import Context, fail, main, pass_context
 
 
@@ -33,13 +35,48 @@ def add_command(ctx: Context, username: str, role: str | None, region: str | Non
     definitions = ctx.definitions()
     try:
         with ctx.database().session() as session:
+            before = _holders(session, region)
             user = add_user(session, definitions, username, role=role, region=region, unit=unit,
                             password=password, display_name=display_name)
             roles = [f"{a.role}@{a.region_code}" + (f" ({a.unit})" if a.unit else "")
                      for a in user.assignments]
+            warnings = _over_count(definitions, before, _holders(session, region))
     except AksiError as exc:
         fail(exc)
     click.echo(f"{username}: {', '.join(roles) or 'tanpa peran'}")
+    _warn(warnings)
+
+
+def _holders(session, region: str | None = None) -> dict[tuple[str, str, str], int]:
+    """(level, role, region) -> how many active people hold it (on ``region`` only, when
+    given). A whole import counts every region: one GROUP BY, never on a click's path."""
+    query = (select(Assignment.level, Assignment.role, Assignment.region_code,
+                    func.count(func.distinct(Assignment.user_id)))
+             .join(User, User.id == Assignment.user_id).where(User.active.is_(True))
+             .group_by(Assignment.level, Assignment.role, Assignment.region_code))
+    if region is not None:
+        query = query.where(Assignment.region_code == region)
+    return {(lv, r, c): n for lv, r, c, n in session.execute(query)}
+
+
+def _over_count(definitions, before: dict, after: dict) -> list[str]:
+    """Warnings for the roles whose holders on a region grew past the definition's
+    ``count`` (informative: more holders are allowed, the policy owner is told)."""
+    out = []
+    for (level, role, region), held in sorted(after.items()):
+        spec = definitions.definitions.get(level)
+        spec = spec.roles.get(role) if spec is not None else None
+        if spec is None or spec.count is None or held <= spec.count:
+            continue
+        if held > before.get((level, role, region), 0):
+            out.append(f"Peringatan: {region} kini punya {held} pemegang peran {role} "
+                       f"({spec.name}); definisi menyebut {spec.count} orang")
+    return out
+
+
+def _warn(warnings: list[str]) -> None:
+    for line in warnings:
+        click.echo(line, err=True)
 
 
 def _password_from_stdin(username: str, region: str = "") -> str:
@@ -107,10 +144,13 @@ def import_command(ctx: Context, file: Path) -> None:
     definitions = ctx.definitions()
     try:
         with ctx.database().session() as session:
+            before = _holders(session)
             report = import_users(session, definitions, file)
+            warnings = _over_count(definitions, before, _holders(session))
     except AksiError as exc:
         fail(exc)
     click.echo(f"{report.users} pengguna, {report.assignments} peran diimpor")
+    _warn(warnings)
 
 
 @users_group.command("token")

@@ -63,6 +63,9 @@ class Trigger:
     by: tuple[RoleRef, ...]
     reason_required: bool = False
     needs_valid_forms: bool = False
+    # Separation of duties: whoever last fired one of these triggers on the stage (on the
+    # same part, in a stage split into parts) may not fire this one (runtime/duties.py).
+    not_by: tuple[str, ...] = ()
 
     @property
     def by_system(self) -> bool:
@@ -240,6 +243,7 @@ def _build(d: dict, forms: dict, rules: dict, snapshot: str) -> Definition:
                 by=tuple(RoleRef.parse(r) for r in _ids(v["by"])),
                 reason_required=v.get("reason", False),
                 needs_valid_forms=v.get("valid_forms", False),
+                not_by=_ids(v.get("not_by")),
             )
             for k, v in lc["triggers"].items()
         }),

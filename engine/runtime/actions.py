@@ -1,7 +1,8 @@
 """Acting on a stage: one trigger, by one user, checked, applied and recorded atomically.
 
 Checks, in order: the trigger exists and applies to the current state, the user
-holds a role the trigger names for this region, a reason is given when required
+holds a role the trigger names for this region, no earlier trigger its ``not_by`` names
+was last fired by the same person (runtime/duties.py), a reason is given when required
 (and is at most `REASON_MAX` characters, for every caller: pages, API, CLI),
 and the forms validate when the trigger needs them. Only then is the task
 changed, with an event, and the gates it may satisfy evaluated - all in the
@@ -29,7 +30,7 @@ from ..people import Actor, acting_roles, actor
 from ..store.models import Task
 from ..store.prepared import Prepared
 from ..store import events
-from . import gates, parts, scoring
+from . import duties, gates, parts, scoring
 from ..clock import utcnow
 from ..errors import (Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired,
                       Refused)
@@ -125,6 +126,9 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
     if reason is not None and len(reason) > REASON_MAX:
         raise Refused(f"alasan terlalu panjang ({len(reason):,} huruf); paling banyak "
                       f"{REASON_MAX:,} huruf".replace(",", "."), **context)
+    if not on_part:  # a part trigger's parts are known once move_parts has chosen them
+        duties.check(session, definition, task, spec, user.username,
+                     duties.stage_units(definition, task.stage), context)
     if data:
         entry.save(session, task=task, definition=definition, actor=user, data=data, unit=unit,
                    now=now)

@@ -24,6 +24,7 @@ from ..forms import changes
 from ..forms.entry import lock_stage, part_start_state, stage_problems, unit_for
 from ..forms.parts import parts_of, write_part
 from ..people import Actor
+from . import duties
 from .machines import next_state
 
 
@@ -80,6 +81,7 @@ def move_parts(session: Session, *, task: Any, definition: Definition, trigger: 
         if state not in trigger.sources:
             raise InvalidTrigger(f"bagian unit {u} berstatus '{names[state].name}': "
                                  f"'{trigger.name}' tidak berlaku", unit=u, **context)
+    duties.check(session, definition, task, trigger, user.username, targets, context)
     if trigger.needs_valid_forms:
         for u in targets:
             problems = [p for p in stage_problems(session, definition, task, unit=u) if p.is_error]

@@ -13,7 +13,7 @@ from ..definitions import Definition
 from ..people import acting_roles, can_see
 from ..regions import within_clause
 from ..store.models import Case, DefinitionRow, Event, Region, Task, User
-from . import gates
+from . import duties, gates
 from ..clock import utcnow
 from ..errors import NotFound, NotPermitted
 from ..forms.entry import part_start_state, stage_documents, unit_for
@@ -108,6 +108,8 @@ def view(session: Session, task: Task, *, user: User | None = None,
             for e in session.scalars(select(Event).where(  # ix_events_case
                 Event.case_id == task.case_id, Event.task_id == task.id).order_by(Event.id))
         ]
+        if user is not None:  # the history at hand says whom `not_by` bars: no query more
+            triggers = duties.offered(d, task, user, triggers, events)
     return TaskView(
         task_id=task.id, region=task.region_code, region_name=region.name, level=task.level,
         year=task.year, stage=task.stage, stage_name=d.stage(task.stage).name,

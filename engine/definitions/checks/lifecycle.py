@@ -40,6 +40,7 @@ def _names(doc: SourceDoc) -> Iterator[Finding]:
                 yield doc.error(BASE + ("triggers", tid) + sub, "unknown-state",
                                 f"pemicu '{tid}' memakai status '{state}' yang tidak ada di "
                                 f"'states'{suggest(state, states)}")
+    yield from _duties(doc, triggers)
     opens = lc["opens_with"]
     if opens not in triggers:
         yield doc.error(BASE + ("opens_with",), "unknown-trigger",
@@ -54,6 +55,21 @@ def _names(doc: SourceDoc) -> Iterator[Finding]:
         yield doc.error(BASE + ("triggers", opens, "from"), "unknown-state",
                         f"pemicu pembuka '{opens}' harus berangkat dari status awal "
                         f"'{lc['initial']}'")
+
+
+def _duties(doc: SourceDoc, triggers: dict) -> Iterator[Finding]:
+    """Every trigger a ``not_by`` names exists (separation of duties, runtime/duties.py)."""
+    for tid, trig in triggers.items():
+        barred = trig.get("not_by")
+        if barred is None:
+            continue
+        items = [(("not_by",), barred)] if isinstance(barred, str) else [
+            (("not_by", i), b) for i, b in enumerate(barred)]
+        for sub, other in items:
+            if other not in triggers:
+                yield doc.error(BASE + ("triggers", tid) + sub, "unknown-trigger",
+                                f"'not_by' pemicu '{tid}' menyebut pemicu '{other}' yang tidak "
+                                f"ada di 'triggers'{suggest(other, triggers)}")
 
 
 def _reachability(doc: SourceDoc) -> Iterator[Finding]:
