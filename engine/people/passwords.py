@@ -2,7 +2,7 @@
 
 As NIST SP 800-63B advises: a minimum length, no composition rules, and a refusal of
 passwords known to be common or guessable from the account (its username, the region
-code). The list of common passwords is short and local on purpose (this machine's
+code). The list of common passwords (common_passwords.txt) is short and local on purpose (this machine's
 registries are the only network): the most used passwords worldwide and their Indonesian
 counterparts, each also with the digits people append. Refusals say why, never echo the
 password.
@@ -10,26 +10,32 @@ password.
 
 from __future__ import annotations
 
+from importlib import resources
+
 MIN_LENGTH = 10
 MAX_LENGTH = 1000  # the sign-in form's limit (engine/web/edge.py)
 
-_WORDS = (
-    "password", "passw0rd", "qwerty", "qwertyuiop", "asdfghjkl", "zxcvbnm", "letmein",
-    "welcome", "admin", "administrator", "iloveyou", "monkey", "dragon", "football",
-    "sunshine", "princess", "abc", "abcdef", "abcdefgh", "default", "master", "login",
-    "user", "test", "secret", "changeme",
-    # Indonesian: "secret", "password", "my password", Indonesia, greetings, the work
-    "rahasia", "katasandi", "sandi", "sandisaya", "indonesia", "merdeka", "bismillah",
-    "sayang", "cinta", "sayangku", "bandung", "jakarta", "surabaya", "garuda",
-    "pemerintah", "kecamatan", "kabupaten", "provinsi", "stunting", "aksi", "posyandu",
-    "puskesmas", "operator", "verifikator", "camat", "bappeda", "demo",
-)
 _SUFFIXES = ("", "1", "12", "123", "1234", "12345", "123456", "!", "2024", "2025", "2026",
              "2027", "01", "00")
-COMMON = frozenset(
-    {w + s for w in _WORDS for s in _SUFFIXES}
-    | {"1234567890", "12345678", "123456789", "0123456789", "1111111111", "0000000000",
-       "1234512345", "1q2w3e4r5t", "qwe123qwe123", "aaaaaaaaaa", "987654321", "9876543210"})
+
+
+def _common() -> frozenset[str]:
+    """The blocklist (common_passwords.txt beside this module): each word with every
+    suffix, and the lines starting with ``=`` as they are."""
+    text = resources.files(__package__).joinpath("common_passwords.txt").read_text("utf-8")
+    out: set[str] = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("="):
+            out.add(line[1:])
+        else:
+            out.update(line + suffix for suffix in _SUFFIXES)
+    return frozenset(out)
+
+
+COMMON = _common()
 
 
 def password_problem(password: str, *, username: str = "", region: str = "") -> str | None:
