@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +22,10 @@ from sqlalchemy.orm import Session
 from ..definitions import DefinitionSet
 from ..errors import AksiError, InvalidImport
 from .passwords import password_problem
-from .users import add_user, check_grant
+from .users import USERNAME, add_user, check_grant
 
 REQUIRED = ("username", "role", "region")
 COLUMNS = REQUIRED + ("unit", "password", "display_name")
-USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,79}")  # the column holds 80
 MAX_BYTES = 5_000_000  # a national roster of ~30,000 rows is about 2 MB
 SHOWN = 50  # problems listed; the rest are counted
 

@@ -4,6 +4,7 @@ only."""
 from __future__ import annotations
 
 import functools
+import re
 import datetime as dt
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ from ..store.prepared import Prepared
 from . import audit
 from .sessions import SessionPolicy, end_sessions, open_session, prune_sessions
 from .throttle import Limits, prune, release, reserve
+
+
+# What a new username may be: the column holds 80 characters, and a name is typed and
+# read in CLI commands, CSV files and URLs.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,79}")
 
 
 def get_user(session: Session, username: str) -> User:
@@ -72,8 +78,14 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
     operator: the user created, the password set, the role granted (or its unit changed)."""
     now = now or utcnow()
     by = actor or audit.operator()
+    if len(display_name) > 200:
+        raise Refused("nama tampilan paling panjang 200 huruf", username=username[:80])
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
+        if not USERNAME.fullmatch(username):
+            raise Refused(f"nama pengguna '{username[:80]}' hanya boleh huruf, angka, titik, "
+                          "garis bawah, @ dan tanda hubung, paling panjang 80",
+                          username=username[:80])
         user = User(username=username, display_name=display_name or username, active=True,
                     created_at=now)
         session.add(user)

@@ -3,7 +3,7 @@
 Checks, in order: the trigger exists and applies to the current state, the user
 holds a role the trigger names for this region, no earlier trigger its ``not_by`` names
 was last fired by the same person (runtime/duties.py), a reason is given when required
-(and is at most `REASON_MAX` characters, for every caller: pages, API, CLI),
+(and is at most `reasons.REASON_MAX` characters, for every caller: pages, API, CLI),
 and the forms validate when the trigger needs them. Only then is the task
 changed, with an event, and the gates it may satisfy evaluated - all in the
 caller's transaction, so a refused or conflicting action changes nothing.
@@ -32,13 +32,12 @@ from ..store.prepared import Prepared
 from ..store import events
 from . import duties, gates, parts, scoring
 from ..clock import utcnow
-from ..errors import (Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired,
-                      Refused)
+from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
 from ..store.library import pinned
 from .machines import next_state
+from .reasons import check_length
 from .tasks import find_task
 
-REASON_MAX = 2000  # characters of a trigger's reason (a return's, a reopening's, ...)
 
 
 @dataclass
@@ -123,9 +122,7 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
     dest = None if on_part else next_state(definition, task.state, trigger)
     if spec.reason_required and not (reason and reason.strip()):
         raise ReasonRequired(f"'{spec.name}' memerlukan alasan tertulis", **context)
-    if reason is not None and len(reason) > REASON_MAX:
-        raise Refused(f"alasan terlalu panjang ({len(reason):,} huruf); paling banyak "
-                      f"{REASON_MAX:,} huruf".replace(",", "."), **context)
+    check_length(reason, **context)
     if not on_part:  # a part trigger's parts are known once move_parts has chosen them
         duties.check(session, definition, task, spec, user.username,
                      duties.stage_units(definition, task.stage), context)

@@ -22,6 +22,7 @@ from ..regions import is_within, within_clause
 from ..store.models import DefinitionRow, Region, Task
 from ..store import events
 from . import notices
+from .reasons import check_length
 from ..store.library import pinned
 
 _TASKS = Task.__table__
@@ -69,6 +70,7 @@ def extend(session: Session, *, area: str, stage: str, year: int, until: dt.date
     now = now or utcnow()
     if not (reason and reason.strip()):
         raise ReasonRequired("perpanjangan tenggat memerlukan alasan tertulis", stage=stage)
+    check_length(reason, stage=stage)
     query = (select(_TASKS, Region.timezone).join(Region, Region.code == _TASKS.c.region_code)
              .where(_TASKS.c.stage == stage, _TASKS.c.year == year))
     if level is None:

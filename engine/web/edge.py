@@ -9,7 +9,7 @@ What a view may take for granted once the edge has let a request through:
   store;
 - **query values** of at most `QUERY_VALUE_MAX` characters; the sign-in's name and
   password within `FIELD_LIMITS` (other text fields are bounded where they are kept: a
-  reason by ``engine.runtime.actions.REASON_MAX``, form data by its schema's
+  reason by ``engine.runtime.reasons.REASON_MAX``, form data by its schema's
   ``maxLength``);
 - **a body within ``MAX_CONTENT_LENGTH``** (config key, env ``AKSI_MAX_CONTENT_LENGTH``,
   default 16 MiB in `DEFAULTS`): a larger one is a 413. A view that takes more

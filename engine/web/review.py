@@ -34,7 +34,7 @@ from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import region_label
 from ..people import acting_roles, can_see
 from ..runtime import find_task
-from ..runtime.actions import REASON_MAX
+from ..runtime.reasons import REASON_MAX
 from ..store.library import pinned
 from .auth import require_sign_in
 from .form_page import stage_check, stage_context

@@ -182,6 +182,8 @@ def test_only_a_supervisor_above_may_extend_and_needs_a_reason(three_zones, defs
     with pytest.raises(Refused), three_zones.session() as s:  # earlier than the deadline
         extend(s, reason="x", username="pengawas-19.01",
                **{**kwargs, "until": dt.date(2026, 1, 10)})
+    with pytest.raises(Refused, match="alasan terlalu panjang"), three_zones.session() as s:
+        extend(s, reason="x" * 2001, username="pengawas-19.01", **kwargs)
     with three_zones.session() as s:
         assert find_task(s, region, "analisis_situasi", 2026).due_at.day == 15
 

@@ -148,3 +148,15 @@ def test_deactivate_then_activate(regions, defs):
     assert _cli(regions.url, "users", "activate", "siti").returncode == 0
     with regions.session() as s:
         assert authenticate(s, "siti", STRONG).username == "siti"
+
+
+def test_a_username_the_store_cannot_hold_is_refused_without_a_secret(regions):
+    """On PostgreSQL a too-long username was a database error that printed the new user's
+    password hash; now it is refused before anything is written."""
+    result = _cli(regions.url, "users", "add", "a" * 100, "--role", "operator", "--region",
+                  "19.01.01", "--password-stdin", stdin=f"{STRONG}\n")
+    assert result.returncode == 1
+    assert "paling panjang 80" in result.stderr
+    shown = result.stdout + result.stderr
+    assert "Traceback" not in shown and "scrypt:" not in shown and "pbkdf2:" not in shown
+    assert counts(regions) == (0, 0)
