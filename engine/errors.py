@@ -10,6 +10,8 @@
     │   └── InvalidImport     a file to import has problems (``problems`` lists them by line)
     └── Conflict          somebody else changed the stage first; reload and try again
 
+Beside the tree, ``ConfigurationError``: the web app cannot start with its settings.
+
 Messages are in Bahasa Indonesia: they reach operators and supervisors as they are.
 Context travels as keyword arguments and stays on the exception.
 """
@@ -48,17 +50,26 @@ class ReasonRequired(Refused):
     pass
 
 
-class InvalidForm(Refused):
+class _Listed(Refused):
+    """A refusal with its ``problems`` listed (each a line for people)."""
+
     def __init__(self, message: str, *, problems: list[str], **context: object):
         super().__init__(message, problems=problems, **context)
         self.problems = problems
 
 
-class InvalidImport(Refused):
-    def __init__(self, message: str, *, problems: list[str], **context: object):
-        super().__init__(message, problems=problems, **context)
-        self.problems = problems
+class InvalidForm(_Listed):
+    pass
+
+
+class InvalidImport(_Listed):
+    pass
 
 
 class Conflict(AksiError):
     pass
+
+
+class ConfigurationError(RuntimeError):
+    """Not an action refused: the web app cannot start with this configuration (the
+    message names the setting, never a secret's value). ``aksi serve`` says it and exits."""

@@ -31,7 +31,7 @@ def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: b
                    err=True)
     try:
         app = create_app(config)
-    except ConfigurationError as exc:  # a weak AKSI_SECRET_KEY: said, never shown
+    except ConfigurationError as exc:  # a weak AKSI_SECRET_KEY, a bad setting: said, no traceback
         raise click.ClickException(str(exc)) from None
     scheduler = None if no_clock else start_background(db, interval=interval,
                                                         echo=lambda m: click.echo(m, err=True))

@@ -114,12 +114,7 @@ def passwd_command(ctx: Context, username: str) -> None:
 @pass_context
 def activate_command(ctx: Context, username: str) -> None:
     """Activate USERNAME again (after `aksi users deactivate`)."""
-    try:
-        with ctx.database().session() as session:
-            set_active(session, username, True)
-    except AksiError as exc:
-        fail(exc)
-    click.echo(f"{username}: aktif")
+    _set_active(ctx, username, True)
 
 
 @users_group.command("deactivate")
@@ -128,12 +123,16 @@ def activate_command(ctx: Context, username: str) -> None:
 @pass_context
 def deactivate_command(ctx: Context, username: str, undo: bool) -> None:
     """Deactivate USERNAME: their web sessions end at once, their tokens stop working."""
+    _set_active(ctx, username, undo)
+
+
+def _set_active(ctx: Context, username: str, active: bool) -> None:
     try:
         with ctx.database().session() as session:
-            set_active(session, username, undo)
+            set_active(session, username, active)
     except AksiError as exc:
         fail(exc)
-    click.echo(f"{username}: {'aktif' if undo else 'dinonaktifkan'}")
+    click.echo(f"{username}: {'aktif' if active else 'dinonaktifkan'}")
 
 
 @users_group.command("import")

@@ -24,8 +24,9 @@ Actors:
 Every row is written in the transaction of the change it records, so the two commit or
 roll back together. A throttled sign-in is the exception that proves it: its
 reservation is rolled back (people/throttle.py), so its row is written by `sign_in` in
-a transaction of its own. Rows are not pruned: a guesser past the limit adds one row
-per attempt, as the counter did before it refused; retention is the operator's call.
+a transaction of its own, once per username and address per throttling window (a
+guesser held at the limit adds no row per request). Rows are not pruned: retention is
+the operator's call.
 
 Never in a row: a password, a password hash, a session or token secret or its digest.
 `record` refuses ``detail`` keys that name such things, as a guard against a careless
@@ -89,6 +90,16 @@ def record(session: Session, kind: str, *, actor: str, subject: str,
     session.add(AuditEntry(at=at, kind=kind, actor=actor[:_KEPT], subject=subject[:_KEPT],
                            address=address[:64] if address else None,
                            detail=detail or None))
+
+
+def recorded_since(session: Session, kind: str, *, subject: str, address: str | None,
+                   since: dt.datetime) -> bool:
+    """Is there a row of ``kind`` about ``subject`` from ``address`` at or after ``since``?
+    (index ``(subject, at)``)"""
+    return session.scalar(select(AuditEntry.id).where(
+        AuditEntry.subject == subject[:_KEPT], AuditEntry.at >= since,
+        AuditEntry.kind == kind, AuditEntry.address == (address[:64] if address else None))
+        .limit(1)) is not None
 
 
 @dataclass(frozen=True)

@@ -132,10 +132,16 @@ def _nobody() -> str:
     return generate_password_hash("tidak ada pengguna ini")
 
 
+def _verified(found, password: str) -> tuple[bool, bool]:
+    """(known: an active user with a password, matches) for ``found`` (a user row or None):
+    the hash is checked either way (`_nobody`), so both take as long."""
+    known = found is not None and found.active and bool(found.password_hash)
+    return known, check_password_hash(found.password_hash if known else _nobody(), password)
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
-    known = user is not None and user.active and bool(user.password_hash)
-    matches = check_password_hash(user.password_hash if known else _nobody(), password)
+    known, matches = _verified(user, password)
     return user if known and matches else None
 
 
@@ -217,12 +223,15 @@ def sign_in(db: Database, username: str, password: str, *, address: str,
                 User.username == username)).one_or_none()
     except Refused as exc:
         with db.session() as session:
-            audit.record(session, "sign_in_throttled", actor=audit.ANONYMOUS,
-                         subject=username, address=address, at=now,
-                         detail={"retry_after": exc.context.get("retry_after")})
+            # Once per username and address per window: a guesser held at the limit
+            # must not grow the audit table by a row per request.
+            if not audit.recorded_since(session, "sign_in_throttled", subject=username,
+                                        address=address, since=now - limits.window):
+                audit.record(session, "sign_in_throttled", actor=audit.ANONYMOUS,
+                             subject=username, address=address, at=now,
+                             detail={"retry_after": exc.context.get("retry_after")})
         raise
-    known = found is not None and found.active and bool(found.password_hash)
-    matches = check_password_hash(found.password_hash if known else _nobody(), password)
+    known, matches = _verified(found, password)
     with db.session() as session:
         secret = None
         if known and matches:

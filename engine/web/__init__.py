@@ -40,6 +40,7 @@ from flask import Flask, request
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
+from ..errors import ConfigurationError
 from ..store import Database
 from . import (api, auth, edge, filters, form_entry, headers, health, monitor, problems, review,
                sheets, tasks)
@@ -48,10 +49,6 @@ csrf = CSRFProtect()
 compress = Compress()
 YEAR_IN_SECONDS = 365 * 24 * 3600
 MIN_SECRET_KEY = 32  # characters: secrets.token_hex(16) and up
-
-
-class ConfigurationError(RuntimeError):
-    """The app cannot start with this configuration (the message says what to set)."""
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

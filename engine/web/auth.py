@@ -43,7 +43,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from ..clock import utcnow
-from ..errors import NotFound, Refused
+from ..errors import ConfigurationError, NotFound, Refused
 from ..people import (Actor, Limits, SessionPolicy, actor, end_session, resume_session,
                       sign_in)
 from .store import database
@@ -86,7 +86,7 @@ def _setting(app: Flask, key: str) -> int:
     except (TypeError, ValueError):
         number = -1
     if number < 0 or (number == 0 and key != "TRUSTED_PROXIES") or isinstance(value, bool):
-        raise RuntimeError(f"AKSI_{key}={value!r}: {meaning}, a whole number "
+        raise ConfigurationError(f"AKSI_{key}={value!r}: {meaning}, a whole number "
                            f"{'>= 0' if key == 'TRUSTED_PROXIES' else '> 0'} "
                            f"(default {default})")
     return number

@@ -229,3 +229,22 @@ def test_aksi_audit_bad_input_exits_2_with_a_message(regions, aksi, args, says):
     assert "Traceback" not in answer.output and isinstance(answer.exception, SystemExit)
 
 
+
+
+def test_a_guesser_held_at_the_limit_adds_one_row_per_window(regions, defs):
+    """Throttled attempts are recorded once per username and address per window, so a
+    guesser hammering at the limit cannot grow the audit table by a row per request."""
+    db = regions
+    with db.session() as s:
+        add_user(s, defs, SITI, role="operator", region=KEC, password=PASSWORD, now=NOW)
+    limits = Limits(per_account=1)
+    assert sign_in(db, SITI, "salah-tebak", address=THERE, limits=limits, now=minutes(1)) is None
+    for n in range(2, 7):  # five more tries in the same window: all throttled
+        with pytest.raises(Refused):
+            sign_in(db, SITI, "tebakan-lain", address=THERE, limits=limits, now=minutes(n))
+    assert [r.kind for r in rows(db)].count("sign_in_throttled") == 1
+    # The window (15 minutes from the first try) has passed: a new one, a new row.
+    assert sign_in(db, SITI, "salah-tebak", address=THERE, limits=limits, now=minutes(17)) is None
+    with pytest.raises(Refused):
+        sign_in(db, SITI, "salah-tebak", address=THERE, limits=limits, now=minutes(18))
+    assert [r.kind for r in rows(db)].count("sign_in_throttled") == 2
