@@ -13,8 +13,11 @@ locked), so each fires exactly once whatever the number of workers; the event, t
 inbox rows and the next notice are written in the same transaction as the claim. A
 notice whose moment passed while no worker ran fires at the next tick, unless its
 stage is done by then (it is skipped, and the chain goes on: a stage reopened later
-still gets its later notices). Notices whose moment was already past when the year was
-started (or the deadline extended) are not scheduled.
+still gets its later notices). Notices whose moment was already past when the deadline
+was extended are not scheduled. A year started late (a region adopting aksi in July) does
+not leave its overdue stages unheard: of the escalations whose moment had passed at the
+start, the latest is scheduled at its moment, so it fires once at the first tick and the
+chain goes on with the escalations still to come (`first_at_start`).
 """
 
 from __future__ import annotations
@@ -95,6 +98,15 @@ def first_to_come(stage: Stage, due: dt.datetime, now: dt.datetime) -> dict | No
                  if row["fire_at"] > now), None)
 
 
+def first_at_start(stage: Stage, due: dt.datetime, now: dt.datetime) -> dict | None:
+    """The notice a task of ``stage`` due at ``due`` starts with when its year starts at
+    ``now``: the latest escalation already past (an overdue stage escalates once, at the
+    first tick), else `first_to_come`."""
+    passed = [row for row in (_row(*rule, due) for rule in sequence(stage))
+              if row["fire_at"] <= now and row["kind"] == ESCALATION]
+    return passed[-1] if passed else first_to_come(stage, due, now)
+
+
 def following(stage: Stage, kind: str, rule: int, due: dt.datetime) -> dict | None:
     """The notice that comes after rule (``kind``, ``rule``) of ``stage``, whatever its
     moment (a worker down for days still sends it, late), as a ``notices`` row."""
@@ -105,7 +117,8 @@ def following(stage: Stage, kind: str, rule: int, due: dt.datetime) -> dict | No
 
 
 def schedule_table(conn: Any, d: Definition, year: int, now: dt.datetime) -> Table | None:
-    """The first notice still to come of a level's stages, per deadline, in a temporary table.
+    """The first notice of a level's stages, per deadline, in a temporary table
+    (`first_at_start`: an escalation already past, or the first one still to come).
 
     A task's deadline at year start is its stage's due day in its region's zone, so the
     few (stage, deadline) pairs of a level - one per zone - determine every fire time:
@@ -116,7 +129,7 @@ def schedule_table(conn: Any, d: Definition, year: int, now: dt.datetime) -> Tab
     rows = []
     for stage in d.stages:
         for due in sorted({due_at(stage.due, year, zone, stage.roll) for zone in ZONES}):
-            if (first := first_to_come(stage, due, now)) is not None:
+            if (first := first_at_start(stage, due, now)) is not None:
                 rows.append({"stage": stage.id, **{k: v for k, v in first.items()
                                                    if k != "status"}})
     if not rows:
