@@ -42,8 +42,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..errors import ConfigurationError
 from ..store import Database
-from . import (api, auth, edge, filters, form_entry, headers, health, monitor, problems, review,
-               sheets, tasks)
+from . import (api, auth, chase, edge, filters, form_entry, headers, health, monitor, problems,
+               review, sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -77,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(review.bp)  # returning a stage or part with marked cells
     app.register_blueprint(form_entry.bp)
     app.register_blueprint(monitor.bp)
+    chase.init_app(app)  # who to chase: the overdue list, Ingatkan, extensions, exports
     sheets.init_app(app)  # its upload checks CSRF after limiting the body's size
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie session to forge requests with
