@@ -98,6 +98,20 @@ class OverdueRow:
     waiting: list[Waiting] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.year, "region": self.region_code, "region_name": self.region_name,
+            "parent": self.parent_code, "parent_name": self.parent_name, "level": self.level,
+            "level_name": self.level_name, "stage": self.stage, "stage_name": self.stage_name,
+            "state": self.state, "state_name": self.state_name,
+            "due_at": self.due_at.isoformat(), "timezone": self.timezone,
+            "days_late": self.days_late,
+            "waiting_for": [{"role": w.role, "role_name": w.role_name, "region": w.region_code,
+                             "level": w.level, "unit": w.unit,
+                             "holders": [{"username": h.username, "display_name": h.display_name}
+                                         for h in w.holders]} for w in self.waiting],
+            "blockers": [b.as_dict() for b in self.blockers]}
+
 
 @dataclass
 class OverduePage:
@@ -110,6 +124,13 @@ class OverduePage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The page as JSON (for the API): ids and names, ISO 8601 times, blockers as
+        `Blocker.as_dict` gives them."""
+        return {"total": self.total, "page": self.page, "per_page": self.per_page,
+                "pages": self.pages, "other_total": self.other_total,
+                "rows": [row.as_dict() for row in self.rows]}
 
 
 # -- who may chase, and where --------------------------------------------------------------

@@ -43,6 +43,7 @@ EVENT_NAMES = {
     "child_reopened": "Tahap wilayah di bawahnya dibuka kembali",
     "reminder": "Pengingat dikirim",
     "escalation": "Eskalasi dikirim",
+    "nudge": "Pengingat dikirim (Ingatkan)",
 }
 
 
