@@ -29,3 +29,15 @@ def status_command(ctx: Context) -> None:
     """Show the schema revision in use and the newest one."""
     db = ctx.database(migrated=False)
     click.echo(f"{db.url}: versi {current(db) or '-'} (terbaru {head()})")
+
+
+@db_group.command("recount")
+@pass_context
+def recount_command(ctx: Context) -> None:
+    """Rebuild the dashboards' progress counters from the tasks (a repair: run it if a
+    counter was ever changed by hand or a restore mixed tables of different moments)."""
+    from ..runtime.counters import recount
+
+    with ctx.database().session() as session:
+        rows = recount(session)
+    click.echo(f"penghitung kemajuan dihitung ulang: {rows:,} baris".replace(",", "."))

@@ -30,7 +30,7 @@ from ..people import Actor, acting_roles, actor
 from ..store.models import Task
 from ..store.prepared import Prepared
 from ..store import events
-from . import duties, gates, parts, scoring
+from . import counters, duties, gates, parts, scoring
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
 from ..store.library import pinned
@@ -59,7 +59,7 @@ _TASKS = Task.__table__
 # Only the columns an action reads: every datetime costs a parse on SQLite.
 _FIND = Prepared(select(*(_TASKS.c[name] for name in (
     "id", "case_id", "definition_hash", "stage", "state", "level", "year", "region_code",
-    "parent_code", "version", "done_at"))).where(
+    "parent_code", "version", "done_at", "due_at"))).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.stage == bindparam("stage"),
     _TASKS.c.year == bindparam("year")))
 _MOVE = (update(_TASKS)
@@ -180,6 +180,8 @@ def move(session: Session, *, task: Any, definition: Definition, trigger: str, d
                        **context)
     changed = _Changed(task.id, task.case_id, task.stage, dest, task.level, task.year,
                        task.region_code, task.parent_code)
+    counters.moved(session, task, before=before, after=dest, due_at=counters.due_of(session, task),
+                   done_before=task.done_at, done_after=done_at)
     if isinstance(task, Task):
         session.expire(task)  # it was changed behind the ORM's back
     if dest == lc.done and definition.scoring and definition.scoring.stage == task.stage:

@@ -21,7 +21,7 @@ from ..people import Actor, actor
 from ..regions import is_within, within_clause
 from ..store.models import DefinitionRow, Region, Task
 from ..store import events
-from . import notices
+from . import counters, notices
 from .reasons import check_length
 from ..store.library import pinned
 
@@ -107,6 +107,7 @@ def extend(session: Session, *, area: str, stage: str, year: int, until: dt.date
         if moved.rowcount != 1:
             raise Conflict("tahap baru saja diubah orang lain; coba lagi",
                            region=row.region_code, stage=stage)
+        counters.deadline_moved(session, row, new_due)
         events.record(session, "deadline_extended", actor=username, at=now, task=row,
                       from_state=row.state, to_state=row.state,
                       payload={"from": row.due_at.isoformat(), "to": new_due.isoformat(),

@@ -30,6 +30,7 @@ from ..store.prepared import Prepared
 from ..errors import Conflict
 from ..store import events
 from ..store.library import pinned
+from . import counters
 from .machines import next_state
 
 
@@ -85,7 +86,7 @@ _CHILD_PROGRESS = Prepared(
 # What judging and opening a gate reads of a task (not its form data, nor its deadline).
 _GATE_COLUMNS = [_TASKS.c[name] for name in (
     "id", "case_id", "definition_hash", "stage", "state", "level", "year", "region_code",
-    "parent_code", "opens_at", "version")]
+    "parent_code", "opens_at", "version", "due_at", "done_at")]
 
 
 @functools.lru_cache(maxsize=None)
@@ -206,6 +207,9 @@ def _set_state(session: Session, task: Any, state: str, now: dt.datetime) -> Non
     if done != 1:  # cannot happen under the locks taken above; never write blindly
         raise Conflict("tahap berubah saat gerbangnya dievaluasi; coba lagi",
                        region=task.region_code, stage=task.stage)
+    done_at = getattr(task, "done_at", None)
+    counters.moved(session, task, before=task.state, after=state,
+                   due_at=counters.due_of(session, task), done_before=done_at, done_after=done_at)
 
 
 def _opened(task: Any, state: str) -> dict:

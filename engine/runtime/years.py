@@ -28,7 +28,7 @@ from ..regions import within_clause
 from ..store.models import Case, Event, Region, Task
 from ..store.types import JSONDocument, UTCDateTime
 from ..store import events
-from . import gates, notices
+from . import counters, gates, notices
 from ..store.library import pin
 
 BATCH = 2000  # cases per statement batch (and per progress step)
@@ -114,6 +114,7 @@ def _start_level(session: Session, d: Definition, year: int, province: str | Non
         batch = new_ids[start:start + BATCH]
         report.tasks += _insert_tasks(conn, d, year, batch, moments, now)
         report.opened += _insert_events(conn, d, year, batch, now)
+        counters.started(session, batch, d.tier)
         if schedule is not None:
             report.notices += notices.schedule_cases(conn, batch, schedule)
         if progress:

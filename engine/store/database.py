@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import counts
+
 ENV_VAR = "AKSI_DATABASE_URL"
 DEFAULT_URL = "sqlite:///aksi.db"
 
@@ -92,6 +94,7 @@ class Database:
         with conn.begin(), Session(bind=conn, expire_on_commit=False,
                                    join_transaction_mode="rollback_only") as session:
             yield session
+            counts.flush(session)
             session.flush()
 
     def _thread_connection(self) -> Connection | None:

@@ -121,6 +121,31 @@ class Task(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class ProgressCount(Base):
+    """How many stages of one level and stage, in one area and year, are in one state with
+    one deadline: the counters a region's dashboard reads instead of its tasks.
+
+    ``area`` is a provinsi or kab/kota code; a task counts in each such area it lies in.
+    A done stage is keyed by whether it was done late and the week it was done (week 1 is
+    the year's first seven days); every other state by ``late`` False and ``week`` 0.
+    Kept in the transaction that changes a task (store/counts.py, runtime/counters.py).
+    """
+
+    __tablename__ = "progress_counts"
+    # SQLite: the key is the table (one b-tree to update per counter, not a table and an index).
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    area: Mapped[str] = mapped_column(RegionCode, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(60), primary_key=True)
+    state: Mapped[str] = mapped_column(String(40), primary_key=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    late: Mapped[bool] = mapped_column(primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class User(Base):
     __tablename__ = "users"
 

@@ -1,0 +1,126 @@
+"""Progress counters: per area, year, level, stage, state and deadline, how many stages.
+
+The dashboard of a region reads these instead of the tasks below it, so its cost does
+not grow with the number of tasks. A task counts in its kab/kota and in its provinsi
+(a task of a provinsi or kab/kota in its own region too): ``AREA_TIERS``. A done stage is
+keyed by whether it was done after its deadline and the week it was done (for charts);
+"overdue now" is the sum of the not-done counts whose deadline has passed, so the clock
+moving on changes no row.
+
+Every change of a task's state or deadline adds its deltas here, in its transaction:
+`moved` (actions.move, gates' open and relock), `deadline_moved` (extensions),
+`started` (year start, in bulk). They are written at the transaction's end
+(store/counts.py says how, and why that is safe under concurrency). `recount`
+rebuilds the table from the tasks: the repair path (``aksi db recount``) and the
+tests' oracle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any, Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..regions import ancestors, tier_of
+from ..store import counts
+from ..store.models import ProgressCount, Task
+
+Key = counts.Key
+
+AREA_TIERS = 2  # provinsi (1) and kab/kota (2) keep counters; a kecamatan reads its tasks
+
+
+@functools.lru_cache(maxsize=100_000)
+def areas_of(region_code: str) -> tuple[str, ...]:
+    """The counter areas a task of ``region_code`` counts in."""
+    return tuple(a for a in (region_code, *ancestors(region_code)) if tier_of(a) <= AREA_TIERS)
+
+
+def week_of(done_at: dt.datetime, year: int) -> int:
+    """Week 1 is the year's first seven days (UTC); a stage done earlier counts in week 1."""
+    return max(1, (done_at.date() - dt.date(year, 1, 1)).days // 7 + 1)
+
+
+def _tail(state: str, due_at: dt.datetime, done_at: dt.datetime | None,
+          year: int) -> tuple[str, dt.datetime, bool, int]:
+    # done_at is set exactly while a stage is in its lifecycle's done state (actions.move).
+    if done_at is None:
+        return state, due_at, False, 0
+    return state, due_at, done_at > due_at, week_of(done_at, year)
+
+
+def moved(session: Session, task: Any, *, before: str, after: str, due_at: dt.datetime,
+          done_before: dt.datetime | None, done_after: dt.datetime | None) -> None:
+    """``task`` (anything with region_code, year, level, stage) went from ``before`` to
+    ``after``; ``due_at`` is its deadline as the update left it."""
+    old = _tail(before, due_at, done_before, task.year)
+    new = _tail(after, due_at, done_after, task.year)
+    if old == new:
+        return
+    counts.add(session, [
+        change for area in areas_of(task.region_code)
+        for change in (((area, task.year, task.level, task.stage, *old), -1),
+                       ((area, task.year, task.level, task.stage, *new), 1))])
+
+
+def deadline_moved(session: Session, task: Any, new_due: dt.datetime) -> None:
+    """``task`` (a tasks row, not done) had its deadline moved to ``new_due``."""
+    moved_from = _tail(task.state, task.due_at, task.done_at, task.year)
+    moved_to = _tail(task.state, new_due, task.done_at, task.year)
+    counts.add(session, [
+        change for area in areas_of(task.region_code)
+        for change in (((area, task.year, task.level, task.stage, *moved_from), -1),
+                       ((area, task.year, task.level, task.stage, *moved_to), 1))])
+
+
+def _grouped(session: Session, where: Iterable[Any], by_parent: bool) -> list[tuple[Key, int]]:
+    """Counter deltas of the tasks ``where`` selects, grouped in the database by the
+    region (or, ``by_parent``, the parent region) their areas derive from."""
+    region = Task.parent_code if by_parent else Task.region_code
+    query = (select(region, Task.year, Task.level, Task.stage, Task.state, Task.due_at,
+                    Task.done_at, func.count())
+             .where(*where)
+             .group_by(region, Task.year, Task.level, Task.stage, Task.state, Task.due_at,
+                       Task.done_at))
+    out = []
+    for code, year, level, stage, state, due, done_at, n in session.execute(query):
+        if code is None:
+            continue
+        tail = _tail(state, due, done_at, year)
+        out += [((area, year, level, stage, *tail), n) for area in areas_of(code)]
+    return out
+
+
+
+def started(session: Session, case_ids: list[int], tier: int) -> None:
+    """Count the tasks year start just inserted for ``case_ids`` (one level of ``tier``):
+    one grouped query, by parent region below the counter areas (a kecamatan's tasks
+    count in its kab/kota's rows)."""
+    counts.add(session, _grouped(session, [Task.case_id.in_(case_ids)],
+                                 by_parent=tier > AREA_TIERS))
+
+
+def recount(session: Session) -> int:
+    """Rebuild every counter from the tasks, in the caller's transaction (it reads about
+    a row per task: a repair, not a page's path); the number of counter rows."""
+    counts.discard(session)
+    session.execute(delete(ProgressCount))
+    found: dict[Key, int] = {}
+    for key, n in _grouped(session, [], by_parent=False):
+        found[key] = found.get(key, 0) + n
+    counts.add(session, found.items())
+    return sum(1 for n in found.values() if n)
+
+
+_DUE = Task.__table__.c.due_at
+
+
+def due_of(session: Session, task: Any) -> dt.datetime:
+    """The deadline of ``task``: its own if it carries one, else read by id."""
+    due = getattr(task, "due_at", None)
+    if due is None:
+        due = session.execute(select(_DUE).where(Task.__table__.c.id == task.id)).scalar_one()
+    return due
