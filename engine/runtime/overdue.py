@@ -22,6 +22,7 @@ the regions where they hold such a role, and everything below them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -332,7 +333,7 @@ def overdue(session: Session, actor: Actor, filters: Filters, page: int = 1,
         return OverduePage([], 0, page, per_page, 0)
     definitions = stored(session)
     where = _where(definitions, areas, filters, now)
-    other = Filters(**{**filters.__dict__, "locked": not filters.locked})
+    other = dataclasses.replace(filters, locked=not filters.locked)  # the other list
     parent = aliased(Region)
     rows = session.execute(
         select(Task.id, Task.year, Task.region_code, Region.name, Region.timezone,

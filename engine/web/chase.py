@@ -34,7 +34,7 @@ from ..regions import ancestors, within_clause
 from ..runtime.extensions import extend, may_extend, supervising_roles
 from ..runtime.nudges import nudge
 from ..runtime.reasons import REASON_MAX
-from ..runtime.overdue import (MAX_PER_PAGE, PER_PAGE, Filters, blocker_tree, chase_areas,
+from ..runtime.overdue import (MAX_PER_PAGE, Filters, blocker_tree, chase_areas,
                                may_chase, may_chase_in, overdue)
 from ..runtime.tasks import find_task
 from ..store.library import pinned
@@ -299,17 +299,23 @@ def blockers_page(year: int, region: str, stage: str):
                            zone=place.timezone)
 
 
+def _remember_may_chase() -> None:
+    """Before a page's view runs (and opens its own transaction, inside which a page may
+    render: SQLite allows one writer), whether the menu offers the overdue list."""
+    if (request.endpoint in (None, "static") or request.blueprint == "api"
+            or not current_user.is_authenticated):
+        return
+    with database().session() as session:
+        g.aksi_may_chase = may_chase(session, current_user.actor)
+
+
 def nav_may_chase() -> bool:
-    """For the navigation: may the signed-in user open the overdue list? (once a request)"""
-    if not current_user.is_authenticated:
-        return False
-    if "aksi_may_chase" not in g:
-        with database().session() as session:
-            g.aksi_may_chase = may_chase(session, current_user.actor)
-    return g.aksi_may_chase
+    """For the navigation: may the signed-in user open the overdue list?"""
+    return bool(g.get("aksi_may_chase")) and current_user.is_authenticated
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
+    app.before_request(_remember_may_chase)
     app.add_template_global(nav_may_chase, "boleh_kejar")
     app.add_template_global(blocker_text, "blocker_text")
