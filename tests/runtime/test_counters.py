@@ -147,3 +147,16 @@ def test_processes_racing_keep_counts(started, db_url):
         assert s.scalar(select(Task.state).where(Task.region_code == KABUPATEN_BANGKA,
                                                  Task.stage == STAGE)) == "ready"
     assert_counted(started)
+
+
+def test_aksi_db_recount_repairs_counters(started):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    with started.session() as s:
+        s.execute(update(ProgressCount).values(count=0))
+    result = CliRunner().invoke(main, ["--db", started.url, "db", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "dihitung ulang" in result.output
+    assert_counted(started)
