@@ -106,11 +106,17 @@ def _drafted(schema: Any) -> Any:
     return out
 
 
+def draft_schema(schema: Any) -> Any:
+    """A form's schema as a draft must satisfy it (what only a complete document must have
+    dropped); the API's OpenAPI document describes drafts with it."""
+    return _drafted(copy.deepcopy(plain(schema)))
+
+
 @functools.lru_cache(maxsize=256)
 def _validator(definition: Any, form: str, phase: str) -> jsonschema.Draft202012Validator:
     schema = plain(definition.forms[form])
     if phase == DRAFT:
-        schema = _drafted(copy.deepcopy(schema))
+        schema = draft_schema(schema)
     return jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 

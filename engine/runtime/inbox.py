@@ -15,11 +15,14 @@ from ..store.library import pinned
 from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
 
 
-def inbox_for(session: Session, user: Actor, *, limit: int = 100) -> list[dict]:
-    """Newest first: every item addressed to one of ``user``'s (role, region) pairs."""
+def inbox_for(session: Session, user: Actor, *, limit: int = 100,
+              before: int | None = None) -> list[dict]:
+    """Newest first: every item addressed to one of ``user``'s (role, region) pairs;
+    ``before``: only items older than the one with that id (paging)."""
     pairs = {(a.role, a.region_code) for a in user.assignments}
     if not pairs:
         return []
+    older = [InboxItem.id < before] if before is not None else []
     addressed = aliased(Region)
     rows = session.execute(
         select(InboxItem.id, InboxItem.created_at, InboxItem.role, InboxItem.region_code,
@@ -31,7 +34,8 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100) -> list[dict]:
         .join(Region, Region.code == Task.region_code)
         .join(addressed, addressed.code == InboxItem.region_code)
         .join(Notice, Notice.id == InboxItem.notice_id)
-        .where(or_(*(and_(InboxItem.role == r, InboxItem.region_code == c) for r, c in pairs)))
+        .where(or_(*(and_(InboxItem.role == r, InboxItem.region_code == c) for r, c in pairs)),
+               *older)
         .order_by(InboxItem.id.desc()).limit(limit)).all()
     # A role is one of its region's level: the definition of that tier names it.
     stored = session.scalars(select(DefinitionRow.content_hash).order_by(DefinitionRow.stored_at))

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..definitions import Definition
@@ -130,11 +130,13 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
                overdue: bool = False, actionable: bool = False, region: str | None = None,
                level: str | None = None, stage: str | None = None, limit: int | None = 500,
                now: dt.datetime | None = None, state: str | None = None,
-               offset: int = 0) -> list[TaskView]:
+               offset: int = 0,
+               after: tuple[dt.datetime, str, int] | None = None) -> list[TaskView]:
     """Tasks, filtered, ordered by deadline. With ``user``: only regions they can see;
     ``actionable``: only tasks that need them now (`pending_triggers`, which become the
     views' triggers): not those where they could only return or reopen.
-    ``offset``: skip that many matches (paging)."""
+    ``offset``: skip that many matches (paging); ``after``: only those ordered after the
+    task with this (due_at, region code, id): the API's cursor (`task_key`)."""
     now = now or utcnow()
     query = select(Task).options(
         joinedload(Task.case, innerjoin=True).joinedload(Case.region, innerjoin=True)).order_by(
@@ -151,6 +153,10 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
         query = query.where(within_clause(Task.region_code, region))
     if overdue:
         query = query.where(Task.due_at < now)
+    if after is not None:
+        due, code, task_id = after
+        query = query.where(or_(Task.due_at > due, and_(Task.due_at == due, or_(
+            Task.region_code > code, and_(Task.region_code == code, Task.id > task_id)))))
     if user is not None:
         areas = {a.region_code for a in user.assignments}
         if not areas:
@@ -182,6 +188,11 @@ def list_tasks(session: Session, *, user: User | None = None, year: int | None =
         if limit and len(out) >= limit:
             break
     return out
+
+
+def task_key(v: TaskView) -> tuple[dt.datetime, str, int]:
+    """Where a task stands in `list_tasks`' order (what ``after`` takes)."""
+    return v.due_at, v.region, v.task_id
 
 
 def pending_triggers(session: Session, task: Task, d: Definition, user: User,

@@ -91,9 +91,13 @@ class CheckedFormParser(FormDataParser):
     def parse(self, *args: Any, **kwargs: Any):
         stream, form, files = super().parse(*args, **kwargs)
         for name, value in form.items(multi=True):
+            if name is None:  # a part whose header names nothing readable
+                raise BadInput("Ada isian tanpa nama yang sah; tidak ada yang diubah.")
             if not is_clean(name) or not is_clean(value):
                 raise _unclean(f"Isian '{_shown(name)}'")
         for name, upload in files.items(multi=True):
+            if name is None:
+                raise BadInput("Ada berkas tanpa nama isian yang sah; tidak ada yang diubah.")
             if not is_clean(name) or not is_clean(upload.filename or ""):
                 raise _unclean(f"Nama berkas pada isian '{_shown(name)}'")
         return stream, form, files

@@ -1,0 +1,130 @@
+"""The shapes of the JSON API's answers, as JSON Schema (OpenAPI 3.1 schema objects).
+
+engine/web/openapi.py puts every entry of `SHAPES` under ``components/schemas``; a view's
+docstring names one by its key (``schema: Task``). The form documents inside them are not
+described here: they refer to the forms' own schemas (``FormDraft.<form>``), which the
+document takes from the definitions in the store.
+
+Keys the answers always carry are ``required``; objects stay open
+(``additionalProperties`` allowed) so that adding a key is not a breaking change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TEXT = {"type": "string"}
+_INT = {"type": "integer"}
+_TIME = {"type": "string", "format": "date-time"}
+_OBJECT = {"type": "object"}
+_NEXT = {"type": ["string", "null"],
+         "description": "The cursor of the next page (pass it as ``cursor``); null on the "
+                        "last page."}
+
+
+def _object(required: dict[str, Any], optional: dict[str, Any] | None = None,
+            description: str = "") -> dict[str, Any]:
+    shape = {"type": "object", "required": sorted(required),
+             "properties": {**required, **(optional or {})}}
+    return {"description": description, **shape} if description else shape
+
+
+SHAPES: dict[str, dict[str, Any]] = {
+    "Problem": _object(
+        {"error": {"type": "string", "description": "What went wrong, a name without spaces: "
+                   "NotFound, NotPermitted, Conflict, ReasonRequired, BadRequest, ..."},
+         "message": {"type": "string", "description": "What to do, in Bahasa Indonesia."}},
+        description="Every error answer of the API (any status), with context keys beside "
+                    "(region, stage, ...). Nothing was changed."),
+    "Trigger": _object({"trigger": _TEXT, "name": _TEXT,
+                        "by": {"type": "array", "items": _TEXT},
+                        "reason": {"type": "boolean",
+                                   "description": "A reason is required to fire it."}}),
+    "Blocker": _object(
+        {"kind": {"enum": ["opens", "after", "waits_for"]}, "message": _TEXT},
+        {"stage": _TEXT, "state": _TEXT, "level": _TEXT, "opens_at": _TIME,
+         "quorum_percent": _INT, "have": _INT, "need": _INT, "total": _INT,
+         "regions": {"type": "array", "items": _TEXT},
+         "children": {"type": "array", "items": _object(
+             {"code": _TEXT, "name": _TEXT, "state": {"type": ["string", "null"]},
+              "due_at": {"type": ["string", "null"], "format": "date-time"}})}},
+        description="One reason a stage is still locked."),
+    "Part": _object({"unit": _TEXT, "state": _TEXT, "version": _INT},
+                    {"updated_at": {"type": ["string", "null"], "format": "date-time"},
+                     "updated_by": {"type": ["string", "null"]},
+                     "note": {"type": ["string", "null"]}},
+                    description="One unit's part of a stage's documents."),
+    "Task": _object(
+        {"task_id": _INT, "region": _TEXT, "region_name": _TEXT, "level": _TEXT, "year": _INT,
+         "stage": _TEXT, "stage_name": _TEXT, "state": _TEXT, "state_name": _TEXT,
+         "version": _INT, "opens_at": _TIME, "due_at": _TIME, "timezone": _TEXT,
+         "overdue": {"type": "boolean"},
+         "triggers": {"type": "array", "items": {"$ref": "#/components/schemas/Trigger"},
+                      "description": "What the caller may fire now."},
+         "blockers": {"type": "array", "items": {"$ref": "#/components/schemas/Blocker"}},
+         "history": {"type": "array", "items": _object(
+             {"id": _INT, "at": _TIME, "kind": _TEXT},
+             {"actor": {"type": ["string", "null"]}, "from": {"type": ["string", "null"]},
+              "to": {"type": ["string", "null"]}, "payload": {}})},
+         "data": {"anyOf": [{"$ref": "#/components/schemas/Documents"}, {"type": "null"}]},
+         "parts": {"type": "object",
+                   "additionalProperties": {"$ref": "#/components/schemas/Part"}},
+         "sent_back": {"type": ["object", "null"],
+                       "description": "The return waiting for a new submission."}},
+        description="One stage of one region and year; the list leaves history, blockers "
+                    "and data empty."),
+    "TaskPage": _object(
+        {"year": _INT, "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+         "next": _NEXT}),
+    "ActResult": _object({"task_id": _INT, "trigger": _TEXT, "from_state": _TEXT,
+                          "to_state": _TEXT, "version": _INT,
+                          "opened": {"type": "array"}}),
+    "StageProgress": _object(
+        {"level": _TEXT, "stage": _TEXT, "stage_name": _TEXT, "total": _INT, "done": _INT,
+         "done_percent": {"type": "number"}, "overdue": _INT,
+         "by_state": {"type": "object", "additionalProperties": _INT}}),
+    "Progress": _object(
+        {"year": _INT, "areas": {"type": "array", "items": _TEXT},
+         "stages": {"type": "array", "items": {"$ref": "#/components/schemas/StageProgress"}}}),
+    "FormProblem": _object({"message": _TEXT}, {"severity": _TEXT},
+                           description="A problem of the documents, in Bahasa Indonesia."),
+    "Forms": _object(
+        {"region": _TEXT, "stage": _TEXT, "year": _INT, "state": _TEXT,
+         "parts": {"type": "object", "additionalProperties": _OBJECT},
+         "documents": {"$ref": "#/components/schemas/Documents"},
+         "problems": {"type": "array", "items": {"$ref": "#/components/schemas/FormProblem"}},
+         "completeness": {"type": "object", "additionalProperties": _object(
+             {"filled": _INT, "required": _INT})},
+         "previous": {"type": "object",
+                      "description": "Last year's approved values, per form."}}),
+    "FormsSave": _object(
+        {"data": {"$ref": "#/components/schemas/Documents"}},
+        {"unit": {"type": ["string", "null"], "description": "The caller's unit, when they "
+                  "hold more than one."},
+         "expected_version": {"type": ["integer", "null"],
+                              "description": "The part's version read (409 if it moved)."}},
+        description="A draft of the caller's part: per form, the fields to write."),
+    "SavedPart": _object({"unit": _TEXT, "version": _INT,
+                          "problems": {"type": "array",
+                                       "items": {"$ref": "#/components/schemas/FormProblem"}}}),
+    "Action": {"type": "object", "properties": {
+        "reason": {"type": ["string", "null"]}, "data": _OBJECT,
+        "expected_version": {"type": ["integer", "null"],
+                             "description": "The task's version read (409 if it moved)."}}},
+    "InboxItem": _object(
+        {"id": _INT, "at": _TIME, "role": _TEXT, "region": _TEXT,
+         "task": _object({"region": _TEXT, "stage": _TEXT, "year": _INT}),
+         "message": _TEXT, "kind": _TEXT, "days": {"type": ["integer", "null"]},
+         "due_at": _TIME, "timezone": _TEXT, "role_name": _TEXT, "region_name": _TEXT,
+         "task_region_name": _TEXT, "level": _TEXT, "stage_name": _TEXT,
+         "state_name": _TEXT, "done": {"type": "boolean"}},
+        description="A reminder or escalation; state_name and done are the stage's now."),
+    "InboxPage": _object(
+        {"items": {"type": "array", "items": {"$ref": "#/components/schemas/InboxItem"}},
+         "next": _NEXT}),
+    "StoredFile": _object({"sha256": _TEXT, "nama": _TEXT, "ukuran": _INT, "jenis": _TEXT},
+                          description="Put this object into the file field with a save."),
+    "Upload": _object({"file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                       "field": {"type": "string",
+                                 "description": "form.section.field of a file field"}}),
+}
