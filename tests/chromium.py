@@ -72,12 +72,13 @@ def served(app) -> Iterator[str]:
 
 @contextmanager
 def demo_served(root: Path, year: str, *, then: tuple[list[str], ...] = ()) -> Iterator[str]:
-    """`aksi demo` for ``year`` and `aksi serve` as a user starts them, in their own
-    processes (the commands of ``then`` run between the two); the store and uploaded files
-    under ``root``. Yields the base URL."""
+    """`aksi demo` for ``year`` (as of its first day) and `aksi serve` as a user starts
+    them, in their own processes (the commands of ``then`` run between the two); the store
+    and uploaded files under ``root``. Yields the base URL."""
     db = f"sqlite:///{root / 'demo.db'}"
     env = {**os.environ, "AKSI_SECRET_KEY": "e2e-" + "k" * 40, "AKSI_FILES": str(root / "files")}
-    for command in (["demo", "--year", year], *then):
+    # As of 1 January: the year's first stages open with drafts, nobody has acted yet.
+    for command in (["demo", "--year", year, "--as-of", f"{year}-01-01"], *then):
         subprocess.run([*AKSI, "--db", db, *command], check=True, capture_output=True,
                        timeout=300, env=env)
     port = free_port()

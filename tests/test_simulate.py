@@ -429,7 +429,7 @@ def test_approved_analyses_are_valid_and_each_part_came_from_its_unit(juknis_db)
         (unit,) = payload["units"]  # a part trigger by a unit's person moves that part only
         assert unit_of[who] == unit
         role = "operator" if kind == "submit" else "verifikator"
-        assert who == username(role, region, unit)
+        assert who == username(role, region, unit, definition.roles[role].units)
         if kind == "submit":
             submitted.setdefault((region, stage), set()).add(unit)
     for task in approved:

@@ -1,172 +1,210 @@
-"""``aksi demo``: a ready-to-try local setup - schema, one province, a year, users, drafts."""
+"""``aksi demo``: a living province to try - its year played by the simulator up to a date."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import time
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..clock import utcnow
 from ..errors import AksiError
 from ..forms.parts import WHOLE, parts_of
-from ..people import add_user
-from ..regions import UnknownRegion, load_regions
-from ..runtime import find_task, save_on, start_year
-from ..store.models import Region, Task
+from ..regions import UnknownRegion
+from ..runtime import find_task, save_on
+from ..store.models import Case, Region, Task
 from . import Context, main, pass_context
 
-DEMO_SEED = 1  # the drafts' data: the same on every machine
+DEMO_SEED = 1  # the played year and the drafts: the same on every machine
+UTC = dt.timezone.utc
 
 
-def demo_username(role: str, code: str, unit: str | None, units: tuple[str, ...]) -> str:
-    """ROLE-REGIONCODE, held for the role's first unit when it has units (so
-    ``operator-19.01.01`` is the Setcam operator); ROLE-UNIT-REGIONCODE for the others."""
-    from ..simulation import username
-
-    return username(role, code, None if unit is None or unit == units[0] else unit)
+def _as_of(value: str | None) -> dt.datetime:
+    """00:00 UTC of the day given (the simulator's step of that day), or now."""
+    if value is None:
+        return utcnow()
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD",
+                                 param_hint="--as-of") from None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @main.command("demo")
 @click.option("--province", default="19", show_default=True, metavar="CODE",
-              help="Provinsi to load (19: Kepulauan Bangka Belitung).")
-@click.option("--year", type=int, default=lambda: dt.date.today().year, show_default="this year")
+              help="Provinsi to build (19: Kepulauan Bangka Belitung).")
+@click.option("--year", type=click.IntRange(2000, 2100),
+              help="Cycle year to play. Default: the year running at --as-of.")
+@click.option("--as-of", "as_of_text", metavar="YYYY-MM-DD",
+              help="Play the year up to this day. Default: now.")
 @click.option("--password", default="demo", show_default=True, help="Password of the demo users.")
 @pass_context
-def demo_command(ctx: Context, province: str, year: int, password: str) -> None:
-    """Prepare the database with one province, YEAR's cases, users and draft data.
+def demo_command(ctx: Context, province: str, year: int | None, as_of_text: str | None,
+                 password: str) -> None:
+    """Build a province whose year is under way, to try the product with.
 
-    Users are named ROLE-REGIONCODE (e.g. operator-19.01.01) for the provinsi, its
-    first kab/kota and that kab/kota's kecamatan; a role with units (operator and
-    verifikator) has one user per unit: ROLE-REGIONCODE holds the first unit (Setcam at a
-    kecamatan), ROLE-UNIT-REGIONCODE the others (operator-puskesmas-19.01.01).
-    The kecamatan stages open at the start of the year get plausible draft data, saved
-    and not submitted (in a stage split into parts, each unit's share by that unit's
-    operator). Running it again changes nothing.
+    Loads the provinsi with its kab/kota, kecamatan and desa, gives every role of every
+    region (every unit of a role with units) a user with the same password, starts the
+    year and plays it with the simulator (`aksi simulate`, seed 1) up to --as-of:
+    synthetic people fill the forms with plausible data, submit, verify, send back with
+    a reason, approve on time or late, leave some stages overdue; the clock fires the
+    reminders and escalations into the inboxes and the penilaian is scored where its
+    stage was approved. Stages open at --as-of and still empty get a saved draft.
+    Prints every account, what the year looks like, and which accounts to try.
+
+    Needs a database with no cases: run again on the same one, it keeps what it played.
     """
+    from werkzeug.security import generate_password_hash
+
+    from ..simulation import Settings, Simulation, SimulationError
+    from ..simulation.snapshot import accounts, standing, suggested, table
+
+    as_of = _as_of(as_of_text)
+    year = year or as_of.year
+    if as_of < dt.datetime(year, 1, 1, tzinfo=UTC):
+        raise click.BadParameter(f"{as_of.date()} is before the year {year} begins",
+                                 param_hint="--as-of")
     definitions = ctx.definitions()
     db = ctx.database(migrated=False)
     db.upgrade()
-    try:
-        with db.session() as session:
-            load_regions(session, province, with_desa=True)
-    except UnknownRegion as exc:
-        raise click.BadParameter(str(exc), param_hint="--province") from None
     with db.session() as session:
-        report = start_year(session, definitions, year, province=province)
-        kab = session.scalar(select(Region.code).where(Region.parent_code == province)
-                             .order_by(Region.code))
-        regions = [province, kab, *session.scalars(
-            select(Region.code).where(Region.parent_code == kab).order_by(Region.code))]
-        users, by_unit = [], {}  # by_unit: (level, code) -> {unit: [user, ...]}
-        for code in regions:
-            definition = definitions.by_tier(code.count(".") + 1)
-            if definition is None:
-                continue
-            for role, spec in definition.roles.items():
-                for unit in spec.units or (None,):
-                    name = demo_username(role, code, unit, spec.units)
-                    add_user(session, definitions, name, role=role, region=code, unit=unit,
-                             password=password)
-                    users.append(name)
-                    if unit:
-                        by_unit.setdefault((definition.level, code), {}).setdefault(
-                            unit, []).append(name)
-    kecamatan = regions[2:]
-    drafts, refused = _drafts(db, definitions, kecamatan, year)
-
+        here = session.scalar(select(func.count()).select_from(Case).where(
+            Case.year == year, Case.region_code == province))
+        anywhere = session.scalar(select(func.count()).select_from(Case))
+    started = time.perf_counter()
+    if here:
+        click.echo(f"Basis data {db.url} sudah berisi demo tahun {year} provinsi {province}: "
+                   "dipakai apa adanya, tidak dimainkan ulang. Untuk memulai dari awal, hapus "
+                   "berkasnya atau pakai --db lain.")
+    elif anywhere:
+        raise click.ClickException(
+            f"basis data {db.url} sudah berisi kasus lain ({anywhere}); demo memerlukan "
+            "basis data tanpa kasus, karena jam virtualnya menggerakkan semua kasus. "
+            "Pakai --db lain, mis. aksi --db sqlite:///demo.db demo")
+    else:
+        settings = Settings(year, province=province, seed=DEMO_SEED)
+        sim = Simulation(db, definitions, settings,
+                         password_hash=generate_password_hash(password))
+        bar = _bar(settings, as_of)
+        try:
+            sim.play(as_of, progress=bar.update if bar else None)
+        except UnknownRegion as exc:
+            raise click.BadParameter(str(exc), param_hint="--province") from None
+        except SimulationError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            if bar:
+                bar.close()
+        drafts, refused = _drafts(db, definitions, province, year, as_of)
+        if refused:
+            click.echo(f"draf gagal: {len(refused)} ({'; '.join(refused[:3])})", err=True)
+    with db.session() as session:
+        region = session.get(Region, province)
+        rows = accounts(session, definitions, province)
+        state = standing(session, definitions, province, year, as_of)
+        tips = suggested(session, definitions, province, year)
+    click.echo(f"Akun (semua dengan kata sandi '{password}'):")
+    for line in table(rows):
+        click.echo("  " + line)
+    click.echo("")
     click.echo(f"basis data : {db.url}")
-    click.echo(f"tahun {year}: {sum(report.cases.values())} kasus baru, {report.tasks} tahap")
-    click.echo(f"pengguna   : {len(users)} (kata sandi '{password}'), PERAN-WILAYAH, mis. "
-               f"{', '.join(users[-3:])}")
-    click.echo("unit       : peran dengan unit punya satu pengguna per unit; PERAN-WILAYAH "
-               "memegang unit pertama, unit lain PERAN-UNIT-WILAYAH:")
-    shown = [key for key in by_unit if key[1] in (kab, kecamatan[0] if kecamatan else None)]
-    for level, code in sorted(shown, key=lambda k: -len(k[1])):
-        units = by_unit[(level, code)]
-        click.echo(f"  {level} {code}:")
-        for unit, names in units.items():
-            click.echo(f"    {unit}: {', '.join(names)}")
-    if len(kecamatan) > 1:
-        click.echo(f"  (kecamatan lain sama polanya: operator-puskesmas-{kecamatan[1]}, ...)")
-    click.echo(f"draf       : {len(drafts)} tahap kecamatan berisi contoh data, tersimpan dan "
-               "belum dikirim" + (f" ({len(refused)} gagal: {'; '.join(refused[:3])})"
-                                  if refused else ""))
-    kec = kecamatan[0] if kecamatan else regions[-1]
-    definition = definitions.by_tier(kec.count(".") + 1)
-    whole = next((s for s in definition.stages if not s.parts
-                  and (kec, s.id) in drafts), definition.stages[0])
-    parted = next((s for s in definition.stages if s.parts and (kec, s.id) in drafts), None)
-    click.echo("coba:")
-    click.echo(f"  aksi task list --as operator-{kec} --mine --year {year}")
-    click.echo(f"  aksi task act {kec} {whole.id} submit --year {year} --as operator-{kec}")
-    if parted is not None:
-        spec = definition.roles.get("operator")
-        other = spec.units[1] if spec and len(spec.units) > 1 else None
-        if other:
-            name = demo_username("operator", kec, other, spec.units)
-            click.echo(f"  aksi task act {kec} {parted.id} submit --year {year} --as {name}"
-                       f"   # bagian {other} saja")
-    click.echo(f"  aksi task show {kab} {definition.stages[0].id} --year {year}")
+    click.echo(f"demo       : provinsi {province} {region.name if region else ''}, tahun {year}, "
+               f"dimainkan sampai {as_of:%Y-%m-%d %H.%M} UTC; {len(rows)} akun")
+    _standing(definitions, state)
+    click.echo(f"waktu      : {time.perf_counter() - started:.1f} s")
+    click.echo("")
+    click.echo("Coba: aksi serve, lalu masuk di http://127.0.0.1:8000/masuk sebagai")
+    roles = {a.username: a for a in rows}
+    for name, why in tips:
+        held = roles.get(name)
+        click.echo(f"  {name:<28} {held.role if held else '':<36} {why}")
 
 
-def _entry_roles(definition) -> list[str]:
-    """The level's own roles that enter data (those of the triggers with ``valid_forms``)."""
-    out = []
+def _bar(settings, as_of: dt.datetime):
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    timeline = settings.timeline()
+    total = min(timeline.count, timeline.steps_before(as_of))
+    return tqdm(desc=f"demo {settings.year}", unit=" hari", file=sys.stderr, total=total)
+
+
+def _standing(definitions, state) -> None:
+    for d in sorted(definitions, key=lambda d: d.tier):
+        c = state.levels.get(d.level)
+        if not c:
+            continue
+        click.echo(f"{d.level:<11}: {c['tasks']} tahap - {c['on_time']} selesai tepat waktu, "
+                   f"{c['late']} terlambat, {c['open']} terbuka ({c['overdue']} lewat tenggat), "
+                   f"{c['waiting']} belum dibuka; {c['returns']} kali dikembalikan")
+        bands = state.bands.get(d.level)
+        if d.scoring is not None:
+            click.echo(f"{'':<11}  penilaian: " + (", ".join(
+                f"{band} {n}" for band, n in sorted(bands.items())) if bands
+                else "belum ada yang disetujui"))
+    click.echo(f"kotak masuk: {state.inbox} pesan ({state.reminders} pengingat, "
+               f"{state.escalations} eskalasi)")
+
+
+def _entry(definition) -> tuple[str | None, set[str]]:
+    """The level's first own role that enters data (of a trigger with ``valid_forms``), and
+    the states in which data is entered."""
+    role, states = None, set()
     for trigger in definition.lifecycle.triggers.values():
         if trigger.needs_valid_forms:
-            out += [ref.role for ref in trigger.by
-                    if ref.level is None and ref.role in definition.roles
-                    and ref.role not in out]
-    return out
+            states |= set(trigger.sources)
+            role = role or next((ref.role for ref in trigger.by if ref.level is None
+                                 and ref.role in definition.roles), None)
+    return role, states
 
 
-def _drafts(db, definitions, regions: list[str], year: int) -> tuple[set, list[str]]:
-    """Save sample drafts into the stages of ``regions`` where data may be entered now; a
-    part (or a whole stage) that already has data is left alone. (region, stage) of every
-    stage that holds draft data, and what was refused."""
-    from ..simulation import attach_pdf, documents, rng_for, unit_share
+def _drafts(db, definitions, province: str, year: int,
+            now: dt.datetime) -> tuple[set, list[str]]:
+    """Save sample drafts into the stages where data may be entered at ``now`` and where a
+    part (or the whole stage) has no data yet, as that unit's operator: what the played
+    people would have typed so far. (region, stage) of every stage drafted, and what was
+    refused."""
+    from ..simulation import attach_pdf, documents, rng_for, unit_share, username
+    from ..simulation.snapshot import in_province
 
     held, refused = set(), []
-    now = utcnow()
-    for code in regions:
-        definition = definitions.by_tier(code.count(".") + 1)
-        if definition is None:
+    for definition in definitions:
+        role, editable = _entry(definition)
+        if role is None:
             continue
-        roles = _entry_roles(definition)
-        if not roles:
-            continue
-        role, spec = roles[0], definition.roles[roles[0]]
-        editable = {s for t in definition.lifecycle.triggers.values() if t.needs_valid_forms
-                    for s in t.sources}
+        units = definition.roles[role].units
         with db.session() as session:
-            stages = list(session.scalars(select(Task.stage).where(
-                Task.region_code == code, Task.year == year, Task.state.in_(editable))
-                .order_by(Task.id)))
-        for stage_id in stages:
+            stages = session.execute(select(Task.region_code, Task.stage).where(
+                Task.year == year, Task.level == definition.level, Task.state.in_(editable),
+                in_province(Task.region_code, province)).order_by(Task.id)).all()
+        for code, stage_id in stages:
             stage = definition.stage(stage_id)
             if not any(f in definition.forms for f in stage.outputs):
                 continue
-            units = list(stage.parts) or [None]
 
-            def who(unit: str | None) -> str:
-                return demo_username(role, code, unit, spec.units)
+            def who(unit: str | None, code=code) -> str:
+                return username(role, code, unit or (units[0] if units else None), units)
 
             try:
                 with db.session() as session:
                     task = find_task(session, code, stage_id, year)
                     have = set(parts_of(session, task.id))
-                    missing = [u for u in units if (u or WHOLE) not in have]
-                    if missing:
-                        attach = attach_pdf(session, task, now=now, uploader=lambda f: who(
-                            f.unit if stage.parts else None))
-                        docs = documents(session, definition, task, attach=attach,
-                                         rng=lambda n: rng_for(DEMO_SEED, year, code, stage_id, n))
-                        for unit in missing:
-                            data = (unit_share(definition, docs, unit) if unit
-                                    else {f: d for f, d in docs.items() if d})
-                            if data:
-                                save_on(session, code, stage_id, year, who(unit), data, now=now)
+                    missing = [u for u in (stage.parts or (None,)) if (u or WHOLE) not in have]
+                    if not missing:
+                        continue
+                    attach = attach_pdf(session, task, now=now, uploader=lambda f: who(
+                        f.unit if stage.parts else None))
+                    docs = documents(session, definition, task, attach=attach,
+                                     rng=lambda n: rng_for(DEMO_SEED, year, code, stage_id, n))
+                    for unit in missing:
+                        data = (unit_share(definition, docs, unit) if unit
+                                else {f: d for f, d in docs.items() if d})
+                        if data:
+                            save_on(session, code, stage_id, year, who(unit), data, now=now)
                 held.add((code, stage_id))
             except AksiError as exc:
                 refused.append(f"{code} {stage_id}: {exc.message}")

@@ -71,9 +71,12 @@ def check_grant(session: Session, definitions: DefinitionSet, role: str | None,
 def add_user(session: Session, definitions: DefinitionSet, username: str, *,
              role: str | None = None, region: str | None = None, unit: str | None = None,
              password: str | None = None, display_name: str = "",
-             now: dt.datetime | None = None, actor: str | None = None) -> User:
+             now: dt.datetime | None = None, actor: str | None = None,
+             password_hash: str | None = None) -> User:
     """Create ``username`` (or reuse it) and give it ``role`` on ``region`` (for ``unit``,
     one of the role's units, when given). Idempotent; a new unit replaces the old one.
+    ``password_hash`` instead of ``password``: a hash made once for many accounts (the
+    hundreds of ``aksi demo`` accounts share one, hashing each would take minutes).
     Audited (people/audit.py) as done by ``actor``, by default the command line's
     operator: the user created, the password set, the role granted (or its unit changed)."""
     now = now or utcnow()
@@ -90,8 +93,8 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
                     created_at=now)
         session.add(user)
         audit.record(session, "user_created", actor=by, subject=username, at=now)
-    if password is not None:
-        user.password_hash = generate_password_hash(password)
+    if password is not None or password_hash is not None:
+        user.password_hash = password_hash or generate_password_hash(password)
         ended = end_sessions(session, user.id) if user.id is not None else 0
         # a password set ends the sessions signed in before
         audit.record(session, "password_set", actor=by, subject=username, at=now,

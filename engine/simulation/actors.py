@@ -6,9 +6,10 @@ Everything is read from the lifecycle: no state, trigger or role is named here.
   triggers people may fire), the triggers that take one step closer, and the
   triggers that send a stage back (they need a written reason and lead further
   from done, e.g. a "return").
-- `Cast` - the synthetic users, one per role per region (``ROLE-REGIONCODE``) and, for
-  a role with units, one more per unit (``ROLE-UNIT-REGIONCODE``, `username`), and the
-  one who may fire a trigger on a given task or on one unit's part of it.
+- `Cast` - the synthetic users, one per role per region (``ROLE-REGIONCODE``) or, for
+  a role with units, one per unit (the first unit's holder ``ROLE-REGIONCODE``, the
+  others ``ROLE-UNIT-REGIONCODE``, `username`), and the one who may fire a trigger on a
+  given task or on one unit's part of it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from ..definitions import Definition, DefinitionSet, Trigger
 from ..people import role_region
@@ -33,11 +34,16 @@ def unit_slug(unit: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unit"
 
 
-def username(role: str, region_code: str, unit: str | None = None) -> str:
+def username(role: str, region_code: str, unit: str | None = None,
+             units: Sequence[str] = ()) -> str:
     """The synthetic user holding ``role`` on ``region_code`` (for ``unit``, when given):
-    ``operator-19.01.01``, ``operator-puskesmas-19.01.01``. The one place these names are
-    made: the simulator and ``aksi demo`` both use it."""
-    return f"{role}-{unit_slug(unit)}-{region_code}" if unit else f"{role}-{region_code}"
+    ``operator-19.01.01``, ``operator-puskesmas-19.01.01``. The holder of the first of the
+    role's ``units`` (Setcam at a kecamatan) is plain ROLE-REGIONCODE, as is the holder of
+    a role without units. The one place these names are made: the simulator and
+    ``aksi demo`` both use it."""
+    if unit and not (units and unit == units[0]):
+        return f"{role}-{unit_slug(unit)}-{region_code}"
+    return f"{role}-{region_code}"
 
 
 def _usable(lc_initial: str, trigger: Trigger) -> bool:
@@ -116,11 +122,11 @@ class Cast:
             if units and unit is not None:
                 if unit not in units:
                     continue
-                name = username(role, code, unit)
+                name = username(role, code, unit, units)
             elif units and parted:
                 continue
             else:
-                name = username(role, code)
+                name = username(role, code)  # the first unit's holder, or the role's
             if name in self.usernames and name not in found:
                 found.append(name)
         return found

@@ -58,6 +58,10 @@ class Timeline:
         """The last step index not after ``moment`` (-1 when all are after it)."""
         return (moment - self.first) // self.step
 
+    def steps_before(self, moment: dt.datetime) -> int:
+        """How many steps come before ``moment`` (0 when all are at or after it)."""
+        return max(0, -((self.first - moment) // self.step))
+
     @property
     def per_day(self) -> int:
         return max(1, dt.timedelta(days=1) // self.step)

@@ -1,14 +1,15 @@
 """Playing a year in virtual time: the engine's own year start, tick and actions, day by day.
 
-Setup (in the simulator's own database): schema, the province's regions, the
-year started on the last day of the previous year (so every reminder is
-scheduled), one synthetic user per role per region and, for a role with units,
-one per unit. Then, from 1 January 00:00 UTC to 31 January of the next year, one
-step a day: the tick (openings, reminders, escalations), then every open stage
-whose team's day has come is acted on, until nothing more happens at that moment
-(an approval may open a stage that is then finished the same day). Every engine
-call gets the virtual ``now``; the wall clock is only read to say how long the run
-took.
+Setup (in the simulator's own database: one that holds no case yet, a temporary one
+for ``aksi simulate``, the real one for ``aksi demo``): schema, the province's regions,
+the year started on the last day of the previous year (so every reminder is
+scheduled), one synthetic user per role per region or, for a role with units, one per
+unit. Then, from 1 January 00:00 UTC to 31 January of the next year (or up to a given
+moment: `Simulation.play`), one step a day: the tick (openings, reminders,
+escalations), then every open stage whose team's day has come is acted on, until
+nothing more happens at that moment (an approval may open a stage that is then
+finished the same day). Every engine call gets the virtual ``now``; the wall clock is
+only read to say how long the run took.
 
 Forms: before the first data-entry trigger of a stage (one with ``valid_forms``) its
 documents are sampled once (`forms.documents`, with a tiny PDF uploaded for each file
@@ -49,7 +50,15 @@ from .plan import Planner, Timeline, Tracked, set_targets
 from .report import SimulationReport, collect
 
 UTC = dt.timezone.utc
-RETURN_REASON = "simulasi: dikembalikan untuk diperbaiki"
+# What reviewers write when they send a stage back (chosen by the task and its count of
+# returns, not drawn: the seeded draws stay those of the year without them).
+RETURN_REASONS = (
+    "Data per desa belum lengkap; mohon dilengkapi",
+    "Angka sasaran tidak sesuai data sumbernya; mohon dicek kembali",
+    "Lampiran belum diunggah atau tidak terbaca",
+    "Isian kegiatan belum sesuai rencana kerja; mohon diperbaiki",
+    "Tanggal pelaksanaan tidak sesuai dengan dokumen pendukung",
+)
 
 
 class SimulationError(Exception):
@@ -144,8 +153,9 @@ class Counters:
 
 class Simulation:
     def __init__(self, db: Database, definitions: DefinitionSet, settings: Settings, *,
-                 files_dir: str | Path | None = None):
+                 files_dir: str | Path | None = None, password_hash: str | None = None):
         self.db = db
+        self.password_hash = password_hash  # of every synthetic user (None: no sign-in)
         self.definitions = definitions
         self.settings = settings
         self.files_dir = files_dir
@@ -187,10 +197,10 @@ class Simulation:
                 self._in_scope(Region.code), Region.tier.in_(tiers)).order_by(Region.code)).all()
             for code, tier in regions:
                 for role, spec in tiers[tier].roles.items():
-                    for unit in (None, *spec.units):
-                        name = username(role, code, unit)
+                    for unit in spec.units or (None,):
+                        name = username(role, code, unit, spec.units)
                         add_user(session, self.definitions, name, role=role, region=code,
-                                 unit=unit, now=start)
+                                 unit=unit, now=start, password_hash=self.password_hash)
                         names.append(name)
             for row in session.execute(select(
                     Task.id, Task.level, Task.stage, Task.region_code, Task.parent_code,
@@ -205,20 +215,36 @@ class Simulation:
     # --- the year ----------------------------------------------------------------------------
 
     def run(self, progress: Progress | None = None) -> SimulationReport:
+        self.play(progress=progress)
+        with self.db.session() as session:
+            return collect(session, self.definitions, self.settings, self.timeline,
+                           self.counters, self.planner.drawn)
+
+    def play(self, until: dt.datetime | None = None, progress: Progress | None = None) -> int:
+        """Set up, then play the steps before ``until`` (every step without it) and tick at
+        ``until``: the year as it stands at that moment (the whole year's first days, up
+        to the tick of a step at that very moment, before anyone acts on it). The number
+        of steps played."""
         self.prepare()
-        for step in range(self.timeline.count):
+        count = self.timeline.count
+        if until is not None:
+            count = max(0, min(count, self.timeline.steps_before(until)))
+        for step in range(count):
             now = self.timeline.at(step)
-            report = tick(self.db, now)
-            self.counters.reminders += report.reminders
-            self.counters.escalations += report.escalations
-            self._stale = self._stale or report.opened > 0
+            self._tick(now)
             while self._act_due(step, now):
                 pass
             if progress:
                 progress(1)
-        with self.db.session() as session:
-            return collect(session, self.definitions, self.settings, self.timeline,
-                           self.counters, self.planner.drawn)
+        if until is not None:
+            self._tick(until)
+        return count
+
+    def _tick(self, now: dt.datetime) -> None:
+        report = tick(self.db, now)
+        self.counters.reminders += report.reminders
+        self.counters.escalations += report.escalations
+        self._stale = self._stale or report.opened > 0
 
     def _refresh(self) -> None:
         with self.db.session() as session:
@@ -255,7 +281,8 @@ class Simulation:
         (None, None)."""
         if (returns and t.returns < self.settings.max_returns
                 and self.rng.random() < self.settings.return_rate):
-            return self.rng.choice(returns), RETURN_REASON
+            reason = RETURN_REASONS[(t.id + t.returns) % len(RETURN_REASONS)]
+            return self.rng.choice(returns), reason
         return None, None
 
     def _act_once(self, t: Tracked, policy: Policy, step: int, now: dt.datetime) -> None:
