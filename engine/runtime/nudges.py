@@ -24,9 +24,9 @@ from ..store import events
 from ..store.library import pinned
 from ..store.models import FormPart, Notice, Region, Task
 from .notices import _INSERT_INBOX
-from .overdue import Waiting, attach_holders, days_late, may_chase_in, stored, waiting_for
+from .overdue import (NUDGE, Waiting, attach_holders, day_key, days_late, may_chase_in, stored,
+                      waiting_for)
 
-NUDGE = "nudge"
 _TASKS = Task.__table__
 
 
@@ -35,11 +35,6 @@ class Nudged:
     notice_id: int
     recipients: list[Waiting]
     days_late: int
-
-
-def day_key(now: dt.datetime, zone: str) -> int:
-    """The local day of ``now`` in ``zone`` as a number (20270115): the once-a-day key."""
-    return int(now.astimezone(ZoneInfo(zone)).strftime("%Y%m%d"))
 
 
 def nudge(session: Session, actor: Actor, *, region: str, stage: str, year: int,

@@ -38,11 +38,17 @@ from ..people import Actor, can_see, role_region
 from ..regions import within_clause
 from ..regions.zones import ZONES
 from ..store.library import pinned
-from ..store.models import Assignment, DefinitionRow, FormPart, Region, Task, User
+from ..store.models import Assignment, DefinitionRow, FormPart, Notice, Region, Task, User
 from .gates import Blocker, blockers
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
+NUDGE = "nudge"  # the kind of a notice and event "Ingatkan" writes (runtime/nudges.py)
+
+
+def day_key(now: dt.datetime, zone: str) -> int:
+    """The local day of ``now`` in ``zone`` as a number (20270115): Ingatkan's once-a-day key."""
+    return int(now.astimezone(ZoneInfo(zone)).strftime("%Y%m%d"))
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class OverdueRow:
     days_late: int
     waiting: list[Waiting] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
+    nudged_today: bool = False  # "Ingatkan" was pressed today (the region's day)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,7 +113,7 @@ class OverdueRow:
             "level_name": self.level_name, "stage": self.stage, "stage_name": self.stage_name,
             "state": self.state, "state_name": self.state_name,
             "due_at": self.due_at.isoformat(), "timezone": self.timezone,
-            "days_late": self.days_late,
+            "days_late": self.days_late, "nudged_today": self.nudged_today,
             "waiting_for": [{"role": w.role, "role_name": w.role_name, "region": w.region_code,
                              "level": w.level, "unit": w.unit,
                              "holders": [{"username": h.username, "display_name": h.display_name}
@@ -350,7 +357,20 @@ def overdue(session: Session, actor: Actor, filters: Filters, page: int = 1,
         _add_blockers(session, definitions, rows, result.rows, now)
     else:
         _add_waiting(session, definitions, rows, result.rows)
+        _add_nudged(session, result.rows, now)
     return result
+
+
+def _add_nudged(session: Session, out: list[OverdueRow], now: dt.datetime) -> None:
+    """Mark the rows reminded today with "Ingatkan": one query for the page."""
+    if not out:
+        return
+    keys = {day_key(now, row.timezone) for row in out}
+    done = set(session.execute(select(Notice.task_id, Notice.rule).where(
+        Notice.task_id.in_([row.task_id for row in out]), Notice.kind == NUDGE,
+        Notice.rule.in_(keys))).all())
+    for row in out:
+        row.nudged_today = (row.task_id, day_key(now, row.timezone)) in done
 
 
 def _row(definitions: dict[str, Definition], r: Any, now: dt.datetime) -> OverdueRow:
@@ -427,6 +447,9 @@ class Behind:
     days_late: int | None  # None: not (yet) late
     locked: bool
     blockers: list["Hold"] = field(default_factory=list)
+    task_id: int | None = None
+    definition_hash: str | None = None
+    waiting: list[Waiting] = field(default_factory=list)  # whose turn, if open and not done
 
 
 @dataclass
@@ -457,7 +480,34 @@ def blocker_tree(session: Session, task: Any, now: dt.datetime | None = None,
             hold.behind = _behind(session, definitions, task.year, b.level, b.stage,
                                   [c.code for c in b.children[:MAX_CHILDREN]], now, depth)
         holds.append(hold)
+    _whose_turn(session, definitions, holds)
     return holds
+
+
+def _whose_turn(session: Session, definitions: dict[str, Definition], holds: list[Hold]) -> None:
+    """Whose turn it is in every open, unfinished stage of the tree: two queries in all."""
+    open_nodes: list[Behind] = []
+
+    def walk(items: list[Hold]) -> None:
+        for hold in items:
+            for node in hold.behind:
+                d = definitions.get(node.definition_hash or "")
+                if d and node.state not in (None, d.lifecycle.initial, d.lifecycle.done):
+                    open_nodes.append(node)
+                walk(node.blockers)
+
+    walk(holds)
+    if not open_nodes:
+        return
+    parts: dict[int, dict[str, str]] = {}
+    for task_id, unit, state in session.execute(
+            select(FormPart.task_id, FormPart.unit, FormPart.state)
+            .where(FormPart.task_id.in_([n.task_id for n in open_nodes]))):
+        parts.setdefault(task_id, {})[unit] = state
+    for node in open_nodes:
+        node.waiting = waiting_for(definitions, node, parts.get(node.task_id, {}))
+    attach_holders(session, [w for n in open_nodes for w in n.waiting])
+
 
 
 def _behind(session: Session, definitions: dict[str, Definition], year: int, level: str,
@@ -482,7 +532,8 @@ def _behind(session: Session, definitions: dict[str, Definition], year: int, lev
         late = days_late(r.due_at, zone, now) if r.due_at < now else None
         node = Behind(year, code, places.get(code, code), r.level, stage, r.state, r.due_at,
                       zone, late if r.state != d.lifecycle.done else None,
-                      r.state == d.lifecycle.initial)
+                      r.state == d.lifecycle.initial, task_id=r.id,
+                      definition_hash=r.definition_hash)
         if node.locked and depth > 1:
             node.blockers = [Hold(b, _behind(
                 session, definitions, year, d.level if b.kind == "after" else b.level, b.stage,

@@ -110,6 +110,32 @@ def test_filters_and_paging(late):
     assert client.get("/kejar?min_hari=abc&halaman=-4&wilayah=%00").status_code in (200, 400, 403)
 
 
+def test_a_page_costs_the_same_queries_whatever_its_rows(late):
+    from sqlalchemy import event
+
+    engine = db(late).engine
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def cost(per_page):
+        statements.clear()
+        with db(late).session() as s:
+            rows = overdue(s, sup, Filters(year=YEAR), per_page=per_page).rows
+        return len(rows), len(statements)
+
+    with db(late).session() as s:
+        sup = load_actor(s, SUPERVISOR)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        cost(1)  # definitions read once per process
+        (few, few_cost), (many, many_cost) = cost(1), cost(8)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (few, many) == (1, 8) and few_cost == many_cost <= 12
+
+
 def test_locked_behind_is_listed_apart_with_blockers_followed_down(later):
     with db(later).session() as s:
         sup = load_actor(s, SUPERVISOR)
@@ -128,6 +154,7 @@ def test_locked_behind_is_listed_apart_with_blockers_followed_down(later):
     # The kab/kota stage waits for the kecamatan: each of them linked to its stage page.
     for i in range(1, 9):
         assert f'href="/tugas/{YEAR}/19.01.{i:02d}/{STAGE}"' in tree
+        assert f"operator@19.01.{i:02d}" in tree  # whose turn there, and who holds it
 
 
 def test_provinsi_blocker_tree_reaches_the_kecamatan(later, defs):
@@ -159,7 +186,9 @@ def test_ingatkan_reaches_exactly_the_waited_for_roles_once_a_day(late):
         event = s.scalar(select(Event).where(Event.task_id == task.id, Event.kind == "nudge"))
         assert event.actor == SUPERVISOR and event.payload["days_late"] == 5
         before = (s.query(InboxItem).count(), s.query(Event).count(), s.query(Notice).count())
-    assert "Pengingat terkirim ke Operator Kecamatan" in client.get("/kejar").get_data(as_text=True)
+    listed = client.get("/kejar").get_data(as_text=True)
+    assert "Pengingat terkirim ke Operator Kecamatan" in listed
+    assert listed.count("Sudah diingatkan hari ini") == 1 and listed.count(">Ingatkan<") == 7
     again = _remind(client)
     assert again.status_code == 302
     assert "sudah diingatkan hari ini" in client.get("/kejar").get_data(as_text=True)
