@@ -288,9 +288,10 @@ def test_extension_over_an_area_and_refusals_change_nothing(late):
         assert s.query(Event).count() == events
 
 
-def test_exports_hold_the_list_and_nothing_outside_scope(late, defs):
+def test_exports_hold_the_list_and_nothing_outside_scope(late, defs, monkeypatch):
     from engine.people import add_user
 
+    monkeypatch.setattr("engine.web.chase.MAX_PER_PAGE", 3)  # 8 rows: 3 queries, all kept
     with db(late).session() as s:
         add_user(s, defs, user("supervisor", "19.02"), password=PASSWORD)
     client = signed_in(late, SUPERVISOR)
