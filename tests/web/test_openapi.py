@@ -132,11 +132,42 @@ def _focused(operation, stages: list[str], triggers: list[str]):
     """Cases at the addresses that exist (the caller's kecamatan, the year, real stages
     and triggers), so that the fuzzing gets past the 404s."""
     names = {p.name for p in operation.path_parameters}
-    fixed = {k: v for k, v in {"year": 2026, "region": KEC}.items() if k in names}
+    fixed = {k: v for k, v in ADDRESS.items() if k in names}
     pick = {"stage": st.sampled_from(stages), "trigger": st.sampled_from(triggers)}
     chosen = st.fixed_dictionaries({k: v for k, v in pick.items() if k in names})
     return chosen.flatmap(lambda extra: operation.as_strategy(
         GenerationMode.POSITIVE, path_parameters={**fixed, **extra}))
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+ADDRESS = {"year": 2026, "region": KEC}
+
+
+def _known_good(schema, app) -> None:
+    """Answers with documents in them, checked against the document like the fuzzing's:
+    a saved draft (its form's FormDraft schema), the stage and its documents, an upload
+    and its download."""
+    own = {**token(app, person("operator", KEC, "Puskesmas")), "Accept-Encoding": "identity"}
+    setcam = {**token(app, person("operator", KEC)), "Accept-Encoding": "identity"}
+    forms = schema[PREFIX + "/forms/{year}/{region}/{stage}"]
+    stage = {**ADDRESS, "stage": "analisis_situasi"}
+    saved = forms["PUT"].Case(path_parameters=stage, body={"data": {"kec_analisis_situasi": {
+        "desa": {f"{KEC}.1001": {"jumlah_ibu_hamil_kek": 4}}}}}, media_type="application/json")
+    assert saved.call_and_validate(headers=own, checks=CHECKS).status_code == 200
+    for operation in (forms["GET"], schema[PREFIX + "/tasks/{year}/{region}/{stage}"]["GET"]):
+        answer = operation.Case(path_parameters=stage).call_and_validate(headers=own,
+                                                                         checks=CHECKS)
+        assert answer.json()["documents" if "documents" in answer.json() else "data"][
+            "kec_analisis_situasi"]["desa"][f"{KEC}.1001"]["jumlah_ibu_hamil_kek"] == 4
+    upload = schema[PREFIX + "/forms/{year}/{region}/{stage}/files"]["POST"].Case(
+        path_parameters={**ADDRESS, "stage": "dukungan_regulasi"},
+        body={"field": "kec_regulasi.regulasi.dokumen_regulasi", "file": PDF},
+        media_type="multipart/form-data")
+    stored = upload.call_and_validate(headers=setcam, checks=CHECKS)
+    assert stored.status_code == 201
+    download = schema[PREFIX + "/files/{sha256}"]["GET"].Case(
+        path_parameters={"sha256": stored.json()["sha256"]})
+    assert download.call_and_validate(headers=setcam, checks=CHECKS).content == PDF
 
 
 def test_schemathesis_finds_no_server_error_and_no_answer_against_the_document(
@@ -148,6 +179,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_against_the_document(
     kec = next(d for d in juknis_defs if d.level == "kecamatan")
     stages = [s.id for s in kec.stages]
     triggers = sorted(kec.lifecycle.triggers)
+    _known_good(schema, forms_app)
     operations = [schema[path][method] for path in schema for method in schema[path]]
     assert len(operations) >= 11
     seen: dict[str, set[int]] = {}
