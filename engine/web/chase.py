@@ -175,6 +175,121 @@ def download(fmt: str):
                                every_row(), title="Terkunci" if filters.locked else "Terlambat")
 
 
+def _stage_or_403(session, actor, year: int, region: str, stage: str):
+    if not may_chase_in(session, actor, region):
+        abort(403)
+    try:
+        return find_task(session, region, stage, year)
+    except NotFound:
+        abort(404)
+
+
+@bp.post("/kejar/ingatkan/<int:year>/<region>/<stage>")
+def remind(year: int, region: str, stage: str):
+    actor = _actor_or_403()
+    back = _back()
+    try:
+        with database().session() as session:
+            _stage_or_403(session, actor, year, region, stage)
+            done = nudge(session, actor, region=region, stage=stage, year=year)
+            names = [w.role_name + (f" ({w.unit})" if w.unit else "") for w in done.recipients]
+    except Refused as exc:
+        flash(f"Pengingat tidak dikirim: {exc.message}.", "error")
+    else:
+        flash(f"Pengingat terkirim ke {', '.join(dict.fromkeys(names))}; tercatat pada tahap.",
+              "success")
+    return back
+
+
+def _back():
+    """Back to the list the form was on (its query string rides along as ``kembali``)."""
+    target = request.form.get("kembali") or ""
+    if not target.startswith("/kejar") or "//" in target or "\\" in target:
+        target = url_for("chase.overdue_list")
+    return redirect(target)
+
+
+def _area_choices(session, actor, task, supervising) -> list[tuple[str, str]]:
+    """"This region only" and each area above it the user supervises (every region of the
+    stage's level below it)."""
+    names = _names(session, [task.region_code, *ancestors(task.region_code)])
+    choices = [("", f"Hanya {names.get(task.region_code, task.region_code)} "
+                    f"({task.region_code})")]
+    for code in ancestors(task.region_code):
+        if any((a.level, a.role) in supervising and a.region_code == code
+               for a in actor.assignments):
+            choices.append((code, f"Semua wilayah tingkat ini di {names.get(code, code)} "
+                                  f"({code})"))
+    return choices
+
+
+@bp.route("/kejar/perpanjang/<int:year>/<region>/<stage>", methods=["GET", "POST"])
+def extension(year: int, region: str, stage: str):
+    """The form; on POST a confirmation page saying what will change; on the confirmed
+    POST the extension itself (`extensions.extend`, all or nothing)."""
+    actor = _actor_or_403()
+    form = ExtendForm()
+    with database().session() as session:
+        task = _stage_or_403(session, actor, year, region, stage)
+        supervising = supervising_roles(session)
+        if not may_extend(actor, region, supervising):
+            abort(403)
+        d = pinned(session, task.definition_hash)
+        form.area.choices = _area_choices(session, actor, task, supervising)
+        place = session.get(Region, region)
+        affected = None
+        go = False
+        if request.method == "POST" and form.validate_on_submit():
+            if (form.area.data or "") not in dict(form.area.choices):
+                abort(403)
+            if form.until.data <= utcnow().astimezone(ZoneInfo(place.timezone)).date():
+                form.until.errors.append("tenggat baru harus sesudah hari ini")
+            elif form.confirmed.data == "1":
+                go = True
+            else:
+                affected = _affected(session, task, form.area.data or None)
+                form.confirmed.data = "1"
+        level, stage_name = task.level, d.stage(stage).name
+    if go:
+        return _do_extend(actor, year, region, stage, level, stage_name, form)
+    until = (format_date(form.until.data, "d MMMM y", locale=LOCALE)
+             if isinstance(form.until.data, dt.date) else "")
+    return render_template("chase/extend.html", form=form, year=year, region=region,
+                           stage=stage, stage_name=stage_name, region_name=place.name,
+                           until=until, reason_max=REASON_MAX,
+                           zone=place.timezone, due_at=task.due_at, affected=affected,
+                           area_name=dict(form.area.choices).get(form.area.data or "", ""))
+
+
+def _affected(session, task, area: str | None) -> int:
+    """How many stages an extension over ``area`` (None: the stage alone) would move."""
+    if area is None:
+        return 1
+    return session.scalar(select(func.count()).select_from(Task).where(
+        Task.year == task.year, Task.stage == task.stage, Task.level == task.level,
+        within_clause(Task.region_code, area))) or 0
+
+
+def _do_extend(actor, year: int, region: str, stage: str, level: str, stage_name: str,
+               form: ExtendForm):
+    area = form.area.data or None
+    try:
+        with database().session() as session:  # a refusal rolls everything back
+            report = extend(session, area=area or region, stage=stage, year=year,
+                            until=form.until.data, reason=form.reason.data.strip(),
+                            username=actor.username, level=level if area else None)
+    except (Refused, NotFound, Conflict) as exc:
+        flash(f"Tenggat tidak diperpanjang: {exc.message}.", "error")
+        return redirect(url_for("chase.extension", year=year, region=region, stage=stage))
+    day = format_date(form.until.data, "d MMMM y", locale=LOCALE)
+    text = (f"Tenggat tahap '{stage_name}' diperpanjang sampai {day} pukul 23.59 waktu "
+            f"setempat, untuk {number(len(report.extended))} wilayah")
+    if report.skipped_done:
+        text += f"; {number(len(report.skipped_done))} wilayah sudah selesai dan tidak diubah"
+    flash(text + ".", "success")
+    return redirect(url_for("chase.overdue_list", tahun=year))
+
+
 @bp.get("/kejar/penghambat/<int:year>/<region>/<stage>")
 def blockers_page(year: int, region: str, stage: str):
     actor = _actor_or_403()
