@@ -2,7 +2,8 @@
 
 Each item carries, beside the message written when it fired (``message``), what a page
 needs to say it in the reader's words: the notice's kind, its days and deadline, and the
-names (not ids) of the stage, its current state, the role addressed and the regions.
+names (not ids) of the stage, its current state, the role addressed and the regions;
+and whether this user has read it (``read``: runtime/reads.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..people import Actor
+from .reads import is_read
 from ..store.library import pinned
 from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
 
@@ -29,7 +31,7 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100,
                InboxItem.message, Task.region_code.label("task_region"), Task.stage, Task.year,
                Task.state, Task.level, Task.definition_hash, Region.name.label("task_region_name"),
                Region.timezone, addressed.name.label("region_name"), addressed.tier,
-               Notice.kind, Notice.days, Notice.due_at)
+               Notice.kind, Notice.days, Notice.due_at, is_read(user).label("read"))
         .join(Task, Task.id == InboxItem.task_id)
         .join(Region, Region.code == Task.region_code)
         .join(addressed, addressed.code == InboxItem.region_code)
@@ -56,5 +58,6 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100,
             "state_name": (d.lifecycle.states[r.state].name
                            if r.state in d.lifecycle.states else r.state),
             "done": r.state == d.lifecycle.done,
+            "read": bool(r.read),  # by this user (runtime/reads.py)
         })
     return out

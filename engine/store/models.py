@@ -341,6 +341,19 @@ class InboxItem(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
+class InboxRead(Base):
+    """One user has read one inbox item. An item is shared by every holder of its role,
+    so whether it is read is each reader's own (runtime/inbox.py)."""
+
+    __tablename__ = "inbox_reads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class WebhookDelivery(Base):
     """One event to one subscription: the outbox row a delivery worker works through."""
 

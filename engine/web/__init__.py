@@ -8,7 +8,9 @@
 - ``tasks``: the task list and one page per stage, where the allowed triggers are
   forms (CSRF-protected, like every POST);
 - ``monitor``: the supervisors' view of a year in their regions, stage by stage, with
-  the overdue ones counted and listed; the inbox of reminders and escalations;
+  the overdue ones counted and listed;
+- ``inbox``: the reminders and escalations addressed to the user's roles, read state per
+  user, and the menu's unread count;
 - ``api``: the JSON API under ``/api/v1`` (bearer tokens, same scope and role checks).
 
 Around them: ``edge`` checks and bounds every request before any view runs (no NUL, no
@@ -42,8 +44,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..errors import ConfigurationError
 from ..store import Database
-from . import (api, auth, chase, edge, filters, form_entry, headers, health, monitor, problems,
-               review, sheets, tasks)
+from . import (api, auth, chase, edge, filters, form_entry, headers, health, inbox, monitor,
+               problems, review, sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -76,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(tasks.bp)
     app.register_blueprint(review.bp)  # returning a stage or part with marked cells
     app.register_blueprint(form_entry.bp)
+    app.register_blueprint(inbox.bp)  # /kotak-masuk and the menu's unread count
     app.register_blueprint(monitor.bp)
     chase.init_app(app)  # who to chase: the overdue list, Ingatkan, extensions, exports
     sheets.init_app(app)  # its upload checks CSRF after limiting the body's size

@@ -146,7 +146,7 @@ def test_the_overview_and_the_inbox_use_names(app, client):
     sign_in(client, user("operator", KEC))
     inbox = visible_text(client.get("/kotak-masuk").get_data(as_text=True))
     assert "Pengingat: tenggat 15 Januari 2026, 23.59 WIB (7 hari lagi saat dikirim)" in inbox
-    assert "Operator Kecamatan" in inbox and "Status kini: Siap diisi" in inbox
+    assert "Operator Kecamatan" in inbox and "Status tahap kini" in inbox and "Siap diisi" in inbox
     assert not raw_ids_in(inbox), raw_ids_in(inbox)
 
 

@@ -201,7 +201,7 @@ def test_the_inbox_shows_reminders_for_the_users_roles_only(app, client):
     tick(db, dt.datetime(2026, 1, 8, 2, tzinfo=dt.timezone.utc))  # 7-day reminders (08:00 WIB)
     sign_in(client, user("operator", KEC))
     page = client.get("/kotak-masuk").get_data(as_text=True)
-    assert "Pengingat" in page and f"Operator Kecamatan<br><span class=\"muted\">Sungailiat · {KEC}" in page
+    assert "Pengingat" in page and f"Untuk Operator Kecamatan · Sungailiat · {KEC}" in page
     assert "19.01.02" not in page
     assert f"/tugas/{YEAR}/{KEC}/analisis_situasi" in page
     client.post("/keluar", data={"csrf_token": csrf_token(client.get("/tugas").data)})
