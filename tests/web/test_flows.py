@@ -220,8 +220,11 @@ def test_the_list_filters_by_level_stage_state_and_pages(app, client, monkeypatc
 
 def test_a_year_out_of_range_is_answered_not_crashed(client):
     sign_in(client, user("operator", KEC))
-    for path in ("/tugas?tahun=99999999999999999999", "/pantau?tahun=-5"):
-        answer = client.get(path)
+    supervisor = client.application.test_client()  # /pantau is for supervisors and approvers
+    sign_in(supervisor, user("supervisor", "19.01"))
+    for who, path in ((client, "/tugas?tahun=99999999999999999999"),
+                      (supervisor, "/pantau?tahun=-5")):
+        answer = who.get(path)
         assert answer.status_code == 200 and "di luar jangkauan" in answer.get_data(as_text=True)
     assert client.get("/tugas?halaman=999999999999").status_code == 200
 

@@ -180,12 +180,12 @@ def test_the_supervisors_overview_counts_and_links_the_overdue(app, client):
 
     sign_in(client, user("supervisor", "19.01"))
     page = client.get("/pantau").get_data(as_text=True)
-    assert "Pantauan · 2026" in page and "Analisis Situasi" in page
-    assert f"0 dari {len(BANGKA_KECAMATAN)}" in page  # nothing approved yet
+    assert "Pantauan Kabupaten Bangka · 2026" in page and "Analisis Situasi" in page
+    assert "0 dari 0 tahap yang sudah jatuh tempo selesai" in page  # nothing due yet
     with time_machine.travel("2026-01-20T03:00:00Z", tick=False):
         sign_in(client, user("supervisor", "19.01"))  # 15 days on: that session has expired
         late = client.get("/pantau").get_data(as_text=True)
-        assert "tahap terlambat" in late
+        assert "tahap lewat tenggat" in late
         listing = client.get("/tugas?lingkup=semua&terlambat=1&tahun=2026&tingkat=kecamatan"
                              "&tahap=analisis_situasi").get_data(as_text=True)
     assert listing.count("terlambat 5 hari") == len(BANGKA_KECAMATAN)
