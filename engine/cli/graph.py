@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..diagrams import lifecycle_graph, stage_graph
+from ..diagrams import graph_text
 from . import Context, level_choice, main, pass_context
 
 
@@ -18,12 +18,4 @@ from . import Context, level_choice, main, pass_context
 def graph_command(ctx: Context, level: str, fmt: str, part: str) -> None:
     """Print LEVEL's stage dependency graph and stage lifecycle diagram."""
     definition = ctx.definitions()[level_choice(ctx, level)]
-    comment = "%%" if fmt == "mermaid" else "//"
-    out = []
-    if part in ("all", "stages"):
-        out.append(f"{comment} Ketergantungan tahap: {definition.title}\n"
-                   + stage_graph(definition, fmt))
-    if part in ("all", "lifecycle"):
-        out.append(f"{comment} Siklus tahap: {definition.title}\n"
-                   + lifecycle_graph(definition, fmt))
-    click.echo("\n".join(out).rstrip("\n"))
+    click.echo(graph_text(definition, fmt, part))

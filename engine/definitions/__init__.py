@@ -8,7 +8,7 @@
 
 from .dates import BadDate, DayOfYear
 from .findings import DefinitionError, Finding, Severity
-from .loader import check, default_directory, definition_files, load
+from .loader import check, default_directory, definition_files, inspect, load
 from .model import (
     Definition, DefinitionSet, Lifecycle, Notice, Role, RoleRef, Scoring, Stage, Trigger, WaitsFor,
 )
@@ -16,5 +16,5 @@ from .model import (
 __all__ = [
     "BadDate", "DayOfYear", "Definition", "DefinitionError", "DefinitionSet", "Finding",
     "Lifecycle", "Notice", "Role", "RoleRef", "Scoring", "Severity", "Stage", "Trigger",
-    "WaitsFor", "check", "default_directory", "definition_files", "load",
+    "WaitsFor", "check", "default_directory", "definition_files", "inspect", "load",
 ]

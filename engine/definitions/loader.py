@@ -103,6 +103,16 @@ def load(directory: Path | None = None) -> DefinitionSet:
     return DefinitionSet({d.data["level"]: _freeze(d, checks.Corpus(docs)) for d in docs})
 
 
+def inspect(directory: Path | None = None) -> tuple[list[Finding], DefinitionSet | None]:
+    """What `check` finds in ``directory`` and, when none of it is an error, what `load`
+    returns, from one pass over the files (the web's definitions page shows both)."""
+    docs, findings, broken = _parse([directory or default_directory()])
+    findings = sorted(set(findings) | set(checks.run(checks.Corpus(docs, broken=broken))))
+    if any(f.is_error for f in findings):
+        return findings, None
+    return findings, DefinitionSet({d.data["level"]: _freeze(d, checks.Corpus(docs)) for d in docs})
+
+
 def _freeze(doc: SourceDoc, corpus: checks.Corpus) -> Definition:
     """Fill in what the file leaves to defaults, attach its forms, and freeze it.
 

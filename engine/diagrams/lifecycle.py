@@ -1,12 +1,11 @@
-"""The stage lifecycle as a state diagram, drawn by transitions' GraphMachine."""
+"""The stage lifecycle as a state diagram: Mermaid written here, DOT drawn by transitions'
+GraphMachine."""
 
 from __future__ import annotations
 
 from transitions.extensions import GraphMachine
 
 from ..definitions import Definition
-
-ENGINES = {"mermaid": "mermaid", "dot": "graphviz"}
 
 
 class _LabelledState(GraphMachine.state_cls):
@@ -28,6 +27,22 @@ class _Diagram(GraphMachine):
 
 
 def lifecycle_graph(definition: Definition, fmt: str = "mermaid") -> str:
+    return _mermaid(definition) if fmt == "mermaid" else _dot(definition)
+
+
+def _mermaid(definition: Definition) -> str:
+    """A Mermaid state diagram Mermaid itself draws. (GraphMachine's Mermaid output begins
+    with a title block Mermaid refuses and colours the initial state as the current one.)"""
+    lc = definition.lifecycle
+    lines = ["stateDiagram-v2", "  direction LR"]
+    lines += [f'  state "{s.name}" as {s.id}' for s in lc.states.values()]
+    lines.append(f"  [*] --> {lc.initial}")
+    lines += [f"  {source} --> {t.dest}: {t.name} ({', '.join(map(str, t.by))})"
+              for t in lc.triggers.values() for source in t.sources]
+    return "\n".join(lines) + "\n"
+
+
+def _dot(definition: Definition) -> str:
     lc = definition.lifecycle
     states = [{"name": s.id, "label": s.name} for s in lc.states.values()]
     transitions = [
@@ -45,7 +60,6 @@ def lifecycle_graph(definition: Definition, fmt: str = "mermaid") -> str:
 
     model = Model()
     _Diagram(model=model, states=states, transitions=transitions, initial=lc.initial,
-             graph_engine=ENGINES[fmt], auto_transitions=False, show_state_attributes=False,
+             graph_engine="graphviz", auto_transitions=False, show_state_attributes=False,
              title=f"Siklus tahap - {definition.title}")
-    graph = model.get_graph()
-    return graph.source if fmt == "dot" else graph.draw(None)
+    return model.get_graph().source

@@ -11,6 +11,9 @@
   the overdue ones counted and listed;
 - ``inbox``: the reminders and escalations addressed to the user's roles, read state per
   user, and the menu's unread count;
+- ``definitions``: the year on screen for every signed-in user: the calendar as a Gantt
+  chart, each level's stage graph and lifecycle (Mermaid, vendored), its stages, roles
+  and notices, the checker's findings and which years run which version;
 - ``api``: the JSON API under ``/api/v1`` (bearer tokens, same scope and role checks).
 
 Around them: ``edge`` checks and bounds every request before any view runs (no NUL, no
@@ -44,8 +47,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..errors import ConfigurationError
 from ..store import Database
-from . import (api, auth, chase, edge, filters, form_entry, headers, health, inbox, monitor,
-               problems, review, sheets, tasks)
+from . import (api, auth, chase, definitions, edge, filters, form_entry, headers, health, inbox,
+               monitor, problems, review, sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -80,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(form_entry.bp)
     app.register_blueprint(inbox.bp)  # /kotak-masuk and the menu's unread count
     app.register_blueprint(monitor.bp)
+    app.register_blueprint(definitions.bp)  # the calendar, diagrams and definitions
     chase.init_app(app)  # who to chase: the overdue list, Ingatkan, extensions, exports
     sheets.init_app(app)  # its upload checks CSRF after limiting the body's size
     app.register_blueprint(api.bp)

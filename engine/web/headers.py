@@ -28,6 +28,11 @@ DEFAULTS = {"HTTPS": False}
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
           "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
           "form-action 'self'; frame-ancestors 'none'")
+# The pages with diagrams (engine/web/definitions.py) allow inline styles as well, and
+# only that: Mermaid writes each diagram's look as a ``<style>`` element (and a few
+# ``style`` attributes) into the SVG it draws, which ``style-src 'self'`` would drop,
+# leaving black shapes. Scripts stay this site's own files.
+DIAGRAM_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 HSTS = "max-age=31536000"
 FIXED = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
          "Referrer-Policy": "same-origin"}
