@@ -35,12 +35,15 @@ from ..forms.changes import send_back_on
 from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
 from ..runtime.inbox import inbox_for
+from ..runtime.overdue import Filters, may_chase, may_chase_in, overdue
 from ..runtime.tasks import task_key
 from ..store.library import pinned
 from . import cursors, openapi
+from .chase import MAX_DAYS
 from .downloads import send_download
 from .problems import API_PREFIX, api_problem, json_problem
 from .store import database
+from .edge import PATTERNS
 from .years import MAX_YEAR, MIN_YEAR
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -85,6 +88,27 @@ def _cursor_arg(*kinds: str) -> tuple | None:
     except cursors.BadCursor:
         raise _BadArgument("cursor tidak sah: pakai nilai 'next' dari halaman sebelumnya") \
             from None
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name) in ("1", "true")
+
+
+def _overdue_filters(year: int) -> Filters:
+    args = request.args
+    region = args.get("region") or None
+    if region is not None and not PATTERNS["region"].fullmatch(region):
+        raise _BadArgument("region harus kode wilayah Kemendagri")
+    try:
+        min_days = int(args.get("min_days", 1))
+    except ValueError:
+        raise _BadArgument("min_days harus bilangan bulat") from None
+    if min_days < 1:
+        raise _BadArgument("min_days harus 1 atau lebih")
+    return Filters(year=year, area=region, level=args.get("level") or None,
+                   stage=args.get("stage") or None, state=args.get("state") or None,
+                   min_days=min(min_days, MAX_DAYS), unit=args.get("unit") or None,
+                   locked=_flag("locked"))
 
 
 def _refusal(exc: AksiError):
@@ -212,6 +236,59 @@ def inbox():
                           before=before[0] if before else None)
     following = cursors.encode(items[-1]["id"]) if len(items) == limit else None
     return jsonify({"items": items, "next": following})
+
+
+@bp.get("/overdue")
+def overdue_list():
+    """Who to chase: the late stages below the caller, a page at a time.
+    ---
+    get:
+      summary: Overdue stages
+      description: For supervisors and approvers (others get 403). Late stages in the
+        caller's regions with days late, whose turn it is and who holds that role; with
+        `locked=true`, the stages locked behind late ones instead, with their blockers.
+      parameters:
+      - {name: year, in: query, schema: {type: integer, minimum: 2000, maximum: 2100},
+         description: The cycle's year (default this year).}
+      - {name: region, in: query, schema: {type: string},
+         description: Only this region and those below it.}
+      - {name: level, in: query, schema: {type: string}}
+      - {name: stage, in: query, schema: {type: string}}
+      - {name: state, in: query, schema: {type: string}}
+      - {name: unit, in: query, schema: {type: string}, description: Only this unit's parts.}
+      - {name: min_days, in: query, schema: {type: integer, minimum: 1, default: 1},
+         description: At least this many days late.}
+      - {name: locked, in: query, schema: {type: boolean},
+         description: The stages locked behind late ones.}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 50},
+         description: "Page size: 1 or more, at most 500 (a larger one is clamped)."}
+      - {name: cursor, in: query, schema: {type: string},
+         description: The `next` of the page before.}
+      responses:
+        200:
+          description: A page of the list, latest deadline last.
+          content:
+            application/json:
+              schema: OverduePage
+        403: {}
+    """
+    try:
+        year = _year_arg()
+        filters = _overdue_filters(year)
+        limit = _limit_arg() if "limit" in request.args else None
+        page = (_cursor_arg("id") or (1,))[0]
+    except _BadArgument as exc:
+        return _problem(400, "BadRequest", str(exc))
+    with database().session() as session:
+        if not may_chase(session, g.api_actor):
+            return _problem(403, "NotPermitted", f"{g.api_actor.username} tidak mengawasi atau "
+                            "menyetujui tahap mana pun: daftar keterlambatan tidak tersedia")
+        if filters.area and not may_chase_in(session, g.api_actor, filters.area):
+            return _forbidden(filters.area)
+        found = overdue(session, g.api_actor, filters, max(page, 1),
+                        **({"per_page": limit} if limit else {}))
+    following = cursors.encode(found.page + 1) if found.page < found.pages else None
+    return jsonify({**found.as_dict(), "next": following})
 
 
 @bp.get("/tasks/<int:year>/<region>/<stage>")

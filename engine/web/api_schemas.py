@@ -122,6 +122,25 @@ SHAPES: dict[str, dict[str, Any]] = {
     "InboxPage": _object(
         {"items": {"type": "array", "items": {"$ref": "#/components/schemas/InboxItem"}},
          "next": _NEXT}),
+    "OverdueRow": _object(
+        {"year": _INT, "region": _TEXT, "region_name": _TEXT,
+         "parent": {"type": ["string", "null"]}, "parent_name": {"type": ["string", "null"]},
+         "level": _TEXT, "level_name": _TEXT, "stage": _TEXT, "stage_name": _TEXT,
+         "state": _TEXT, "state_name": _TEXT, "due_at": _TIME, "timezone": _TEXT,
+         "days_late": _INT, "nudged_today": {"type": "boolean"},
+         "waiting_for": {"type": "array", "items": _object(
+             {"role": _TEXT, "role_name": _TEXT, "region": _TEXT,
+              "level": {"type": ["string", "null"]}, "unit": {"type": ["string", "null"]},
+              "holders": {"type": "array", "items": _object(
+                  {"username": _TEXT, "display_name": {"type": ["string", "null"]}})}},
+             description="A role (of one unit's part) the stage waits for, and who holds it.")},
+         "blockers": {"type": "array", "items": {"$ref": "#/components/schemas/Blocker"}}}),
+    "OverduePage": _object(
+        {"total": _INT, "page": _INT, "per_page": _INT, "pages": _INT,
+         "other_total": {"type": "integer", "description": "How many the other list has "
+                         "(locked ones when this is late work, and back)."},
+         "rows": {"type": "array", "items": {"$ref": "#/components/schemas/OverdueRow"}},
+         "next": _NEXT}),
     "StoredFile": _object({"sha256": _TEXT, "nama": _TEXT, "ukuran": _INT, "jenis": _TEXT},
                           description="Put this object into the file field with a save."),
     "Upload": _object({"file": {"type": "string", "contentMediaType": "application/octet-stream"},

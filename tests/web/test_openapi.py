@@ -216,3 +216,25 @@ def test_a_multipart_part_without_a_readable_name_is_400_not_500(app, client):
                          headers={**token(app, user("operator", KEC)),
                                   "Content-Type": "multipart/form-data; boundary=b"})
     assert answer.status_code == 400 and answer.json["error"] == "BadRequest"
+
+
+def test_the_overdue_list_pages_for_supervisors_only(app, client):
+    with time_machine.travel(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc), tick=False):
+        schema = schemathesis.openapi.from_wsgi(f"{PREFIX}/openapi.json", app)
+        operation = schema[PREFIX + "/overdue"]["GET"]
+        supervisor = {**token(app, user("supervisor", "19.01")), "Accept-Encoding": "identity"}
+        first = operation.Case(query={"year": YEAR, "limit": 3}).call_and_validate(
+            headers=supervisor, checks=CHECKS).json()
+        assert first["total"] > 3 and len(first["rows"]) == 3 and first["next"]
+        rows, url = [], f"{PREFIX}/overdue?year={YEAR}&limit=3"
+        while url:
+            page = client.get(url, headers=supervisor).json
+            rows += [(r["region"], r["stage"]) for r in page["rows"]]
+            url = page["next"] and f"{PREFIX}/overdue?year={YEAR}&limit=3&cursor={page['next']}"
+        assert len(rows) == len(set(rows)) == first["total"]
+        assert all(r[0].startswith("19.01") for r in rows)
+        operator = client.get(f"{PREFIX}/overdue?year={YEAR}", headers=token(
+            app, user("operator", KEC)))
+        assert operator.status_code == 403 and operator.json["error"] == "NotPermitted"
+        outside = client.get(f"{PREFIX}/overdue?year={YEAR}&region=19.02", headers=supervisor)
+        assert outside.status_code == 403
