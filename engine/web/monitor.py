@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..clock import utcnow
-from ..regions import ancestors
+from ..regions import ancestors, is_within
 from ..runtime.dashboard import NATIONAL, Dashboard, dashboard
 from ..runtime.overdue import chase_areas, may_chase_in
 from ..store.models import Region
@@ -84,18 +84,14 @@ def _load(year: int, region: str) -> tuple[Dashboard, dict]:
             abort(404)
         board = dashboard(session, code, year, utcnow())
         _, years = cycle_year(session, actor)
-    trail = [(NATIONAL_SLUG, "Nasional")] if national else []
-    if code is not NATIONAL:
+    trail = []
+    if code is not NATIONAL:  # the way up, as far as the user may go
+        trail = [(NATIONAL_SLUG, "Nasional")] if national else []
         trail += [(c, known[c]) for c in reversed(ancestors(code))
-                  if c in known and may_chase_in_any(c, areas)]
+                  if c in known and any(is_within(c, a) for a in areas)]
     context = {"name": known.get(code, "Nasional") if code else "Nasional", "slug": region,
                "trail": trail, "areas": areas, "years": years}
     return board, context
-
-
-def may_chase_in_any(code: str, areas: list[str]) -> bool:
-    """Is ``code`` one of the user's areas or below one (for the trail's links)?"""
-    return any(code == a or code.startswith(a + ".") for a in areas)
 
 
 # ``wilayah``, not ``region``: edge.py 404s a ``region`` that is not a Kemendagri code, and
