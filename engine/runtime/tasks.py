@@ -99,7 +99,7 @@ def view(session: Session, task: Task, *, user: User | None = None,
             if not acting_roles(user, spec.by, task.level, task.region_code):
                 continue
         triggers.append(entry)
-    region = task.case.region
+    region = session.get(Region, task.region_code)  # one read, not the case's then its region's
     events = []
     if history:
         events = [

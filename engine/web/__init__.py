@@ -48,7 +48,7 @@ from flask_wtf.csrf import CSRFProtect
 from ..errors import ConfigurationError
 from ..store import Database
 from . import (api, auth, chase, definitions, edge, filters, form_entry, headers, health, inbox,
-               monitor, problems, review, sheets, tasks)
+               monitor, page_cache, problems, review, sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     problems.init_app(app)
     _fingerprint_static(app)
+    page_cache.init_app(app)
     auth.init_app(app)
     filters.init_app(app)
     app.register_blueprint(health.bp)

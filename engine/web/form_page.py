@@ -27,14 +27,16 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import json
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Mapping
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask import g, has_request_context
+from flask import g, has_request_context, render_template
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
@@ -42,11 +44,14 @@ from ..forms.entry import (context_for, entry_triggers, last_year, part_start_st
                            stage_documents, stage_problems, write_access)
 from ..forms.files import _size, short_name
 from ..forms.parts import Part, PartState, part_states
+from ..forms.stamp import data_stamp
 from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
 from ..forms.validate import DRAFT, FormContext, Problem
 from ..people import Actor, acting_roles
 from ..runtime.stage_forms import completeness
 from ..store.library import pinned
+from .fragments import Fragment
+from .page_cache import page_cache
 
 try:  # the browser rules (engine/web/client_rules.py) may not be there yet
     from .client_rules import rules_for_browser
@@ -602,21 +607,65 @@ def stage_check(session: Session, definition: Any,
     return _request_memo(("check", task.id, task.version), check)
 
 
+def stage_stamp(session: Session, task: Any) -> tuple:
+    """The stamp of the stage's data (engine/forms/stamp.py), once per request."""
+    return _request_memo(("stamp", task.id, task.version), lambda: data_stamp(session, task))
+
+
+def kept_problems(session: Session, definition: Any, task: Any) -> list[Problem]:
+    """`stage_check`'s problems, kept in the page cache under the stage's data stamp: the
+    review panel's warnings without reading and checking the documents again."""
+    def compute() -> tuple[list[Problem], int]:
+        problems = stage_check(session, definition, task)[2]
+        return problems, 300 * len(problems) + 256
+    return page_cache().get_or_compute(("problems", stage_stamp(session, task)), compute)
+
+
 def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
+              marks: Mapping[str, list] | None = None,
               docs: Mapping[str, dict] | None = None, problems: list[Problem] | None = None,
               refused: str | None = None) -> dict | None:
-    """The form part of the stage page.
+    """The form part of the stage page; its ``documents`` are the rendered sections.
 
-    ``docs`` and ``problems`` replace the stored documents and their draft check: after a
-    refused save the page shows what the person typed, with the engine's problems of it,
-    and ``refused`` says why nothing was saved.
+    ``marks``: the review panel's marks on cells (engine/web/review.py). ``docs`` and
+    ``problems`` replace the stored documents and their draft check: after a refused save
+    the page shows what the person typed, with the engine's problems of it, and
+    ``refused`` says why nothing was saved.
+
+    Without them the result is kept in the page cache under the stage's data stamp, the
+    person's part and submit trigger and the marks: the largest kecamatan's form (6,480
+    cells, their check against last year) is computed and rendered once per change of its
+    data, not once per request.
     """
     stage = definition.stage(task.stage)
-    forms = [f for f in stage.outputs if f in definition.forms]
-    if not forms:
+    if not any(f in definition.forms for f in stage.outputs):
         return None
     parts = part_states(session, task.id)
     unit = entry_unit(task, definition, actor, parts)
+    trigger = submit_trigger(definition, task, actor) if unit is not None else None
+    marks = marks or {}
+    if docs is not None or refused is not None:
+        return _form_page(session, task, definition, parts, unit, trigger, marks, docs,
+                          problems, refused)
+    key = ("form", stage_stamp(session, task), unit, trigger.id if trigger else None,
+           json.dumps(marks, sort_keys=True, default=str))
+    return page_cache().get_or_compute(key, lambda: _sized(_form_page(
+        session, task, definition, parts, unit, trigger, marks, None, problems, None)))
+
+
+def _sized(fp: dict) -> tuple[dict, int]:
+    """The form page and about how many bytes keeping it takes."""
+    problems = sum(len(v.problems) for v in fp["forms"])
+    return fp, fp["documents"].size + 300 * problems + 4096
+
+
+def _form_page(session: Session, task: Any, definition: Any, parts: Mapping[str, Any],
+               unit: str | None, trigger: Any, marks: Mapping[str, list],
+               docs: Mapping[str, dict] | None, problems: list[Problem] | None,
+               refused: str | None) -> dict:
+    stage = definition.stage(task.stage)
+    forms = [f for f in stage.outputs if f in definition.forms]
+    kept = docs is None  # the stored documents: kept, so compressed once
     stored, previous, checked = stage_check(session, definition, task)
     if docs is None:
         docs = stored
@@ -654,8 +703,7 @@ def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
         whole = {"filled": number_text(sum(t["filled"] for t in filled.values())),
                  "required": number_text(sum(t["required"] for t in filled.values()))}
         units = [{"unit": None, "state": None, **whole, "mine": False}]
-    trigger = submit_trigger(definition, task, actor) if unit is not None else None
-    return {
+    fp = {
         "forms": views,
         "editable": unit is not None,
         "unit": unit or None,
@@ -670,3 +718,9 @@ def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
         "previous_year": task.year - 1 if previous else None,
         "refused": refused,
     }
+    html = render_template("tasks/_documents.html", fp=fp, review={"marks": marks})
+    # Kept: compressed once (engine/web/fragments.py); shown once: as it is.
+    fp["documents"] = Fragment.of(html) if kept else Markup(html)
+    # What the rest of the page reads of a form: its summary, not its 6,480 cells.
+    fp["forms"] = [dataclasses.replace(v, sections=[]) for v in views]
+    return fp

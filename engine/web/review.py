@@ -37,7 +37,7 @@ from ..runtime import find_task
 from ..runtime.reasons import REASON_MAX
 from ..store.library import pinned
 from .auth import require_sign_in
-from .form_page import stage_check, stage_context
+from .form_page import kept_problems, stage_context
 from .store import database
 
 bp = Blueprint("review", __name__)
@@ -209,7 +209,7 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
     judged = task.state not in editable and task.state != lc.initial or any(
         r.state and r.state not in editable for r in reviews.values())
     if reviewer and stage.outputs and judged:  # once something is submitted
-        for problem in stage_check(session, definition, task)[2]:
+        for problem in kept_problems(session, definition, task):
             if problem.is_error:
                 continue
             warnings.append({"message": problem.message, "cells": _problem_cells(problem)})

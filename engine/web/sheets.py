@@ -25,6 +25,7 @@ check; the view then calls the same check itself).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -78,8 +79,10 @@ def _forms_of(definition: Any, stage_id: str) -> list[str]:
     return [f for f in definition.stage(stage_id).outputs if f in definition.forms]
 
 
+@functools.lru_cache(maxsize=1024)
 def _entered_by(definition: Any, form: str, unit: str | None) -> bool:
-    """Does a template of ``unit`` (None: every unit) have any sheet for ``form``?"""
+    """Does a template of ``unit`` (None: every unit) have any sheet for ``form``? (Asked
+    on every stage page; the definitions are immutable, so the answer is kept.)"""
     return bool(spreadsheet.layout(spec_of(definition, form), unit))
 
 
@@ -113,7 +116,16 @@ def moment(at: Any, zone: str) -> str:
 
 def attachments(session: Session, definition: Any, task: Any) -> list[dict]:
     """The files uploaded for the stage, newest first: name, size, type, who and when, and
-    the fields of the stage's data that name each one (none: uploaded, not yet saved)."""
+    the fields of the stage's data that name each one (none: uploaded, not yet saved).
+    The data is read only when the stage has files at all."""
+    rows = session.execute(
+        select(AttachmentUse.sha256, AttachmentUse.name, AttachmentUse.uploaded_by,
+               AttachmentUse.uploaded_at, Attachment.size, Attachment.media_type)
+        .join(Attachment, Attachment.sha256 == AttachmentUse.sha256)
+        .where(AttachmentUse.task_id == task.id)
+        .order_by(AttachmentUse.uploaded_at.desc(), AttachmentUse.id.desc())).all()
+    if not rows:
+        return []
     used: dict[str, list[str]] = {}
     for form, doc in stage_data(session, definition, task)[0].items():  # every unit's part
         if form not in definition.forms or not isinstance(doc, Mapping):
@@ -122,12 +134,6 @@ def attachments(session: Session, definition: Any, task: Any) -> list[dict]:
             sha = value.get("sha256") if isinstance(value, Mapping) else None
             if isinstance(sha, str) and f.title not in used.setdefault(sha, []):
                 used[sha].append(f.title)
-    rows = session.execute(
-        select(AttachmentUse.sha256, AttachmentUse.name, AttachmentUse.uploaded_by,
-               AttachmentUse.uploaded_at, Attachment.size, Attachment.media_type)
-        .join(Attachment, Attachment.sha256 == AttachmentUse.sha256)
-        .where(AttachmentUse.task_id == task.id)
-        .order_by(AttachmentUse.uploaded_at.desc(), AttachmentUse.id.desc())).all()
     zone = zone_of(task.region_code)
     return [{"name": r.name, "size": printable.format_size(r.size),
              "type": short_name(r.media_type), "media_type": r.media_type,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired
@@ -22,6 +23,7 @@ from ..store.library import pinned
 from ..store.models import Case
 from .auth import require_sign_in
 from .form_page import form_page
+from .fragments import MARKER, Fragment, page_response
 from .review import review_panel
 from .sheets import sheets_panel
 from .store import database
@@ -119,11 +121,17 @@ def stage_page(year: int, region: str, stage: str, *, form_override=None, status
         panel_args = dict(task=task, definition=definition, actor=current_user.actor)
         extra = form_override(session, task, definition, current_user.actor) \
             if form_override else {}
-        panels = dict(form_page=form_page(session, **panel_args, **extra),
-                      review=review_panel(session, **panel_args),
-                      sheets=sheets_panel(session, **panel_args))
-    return render_template("tasks/detail.html", task=shown, confirm=confirmations(definition),
-                           **panels), status
+        review = review_panel(session, **panel_args)
+        panels = dict(form_page=form_page(session, **panel_args, **extra,
+                                          marks=review["marks"] if review else None),
+                      review=review, sheets=sheets_panel(session, **panel_args))
+    fp = panels["form_page"]
+    fragment = fp["documents"] if fp and isinstance(fp["documents"], Fragment) else None
+    if fragment is not None:  # written into the page as it was compressed (fragments.py)
+        panels["form_page"] = {**fp, "documents": Markup(MARKER)}
+    html = render_template("tasks/detail.html", task=shown, confirm=confirmations(definition),
+                           **panels)
+    return page_response(html, fragment, status) if fragment is not None else (html, status)
 
 
 def confirmations(definition) -> dict[str, str]:
