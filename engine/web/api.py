@@ -24,6 +24,7 @@ tests/web/test_openapi.py fails for one that is not.
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
 from werkzeug.exceptions import default_exceptions
 
 from ..clock import utcnow
@@ -31,13 +32,14 @@ from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
 from ..people import can_see, token_actor
 from ..forms import documents as printable
 from ..forms import spec_of
-from ..forms.changes import send_back_on
 from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
+from ..runtime.dashboard import NATIONAL, dashboard
 from ..runtime.inbox import inbox_for
-from ..runtime.overdue import Filters, may_chase, may_chase_in, overdue
+from ..runtime.overdue import Filters, chase_areas, may_chase, may_chase_in, overdue
 from ..runtime.tasks import task_key
 from ..store.library import pinned
+from ..store.models import Region
 from . import cursors, openapi
 from .chase import MAX_DAYS
 from .downloads import send_download
@@ -291,6 +293,53 @@ def overdue_list():
     return jsonify({**found.as_dict(), "next": following})
 
 
+@bp.get("/dashboard")
+def region_dashboard():
+    """The dashboard of a region: its children's progress, the region x stage matrix, the
+    ranking and progress over the year (what /pantau shows).
+    ---
+    get:
+      summary: Dashboard of a region
+      description: For supervisors and approvers (others get 403), of a region within
+        their areas; without `region`, the whole country for one who watches every
+        provinsi, else the caller's first area.
+      parameters:
+      - {name: year, in: query, schema: {type: integer, minimum: 2000, maximum: 2100},
+         description: The cycle's year (default this year).}
+      - {name: region, in: query, schema: {type: string},
+         description: A region code within the caller's areas.}
+      responses:
+        200:
+          description: The dashboard.
+          content:
+            application/json:
+              schema: Dashboard
+        403: {}
+        404: {}
+    """
+    region = request.args.get("region") or None
+    try:
+        year = _year_arg()
+        if region is not None and not PATTERNS["region"].fullmatch(region):
+            raise _BadArgument("region harus kode wilayah Kemendagri")
+    except _BadArgument as exc:
+        return _problem(400, "BadRequest", str(exc))
+    with database().session() as session:
+        areas = chase_areas(session, g.api_actor)
+        if not areas:
+            return _problem(403, "NotPermitted", f"{g.api_actor.username} tidak mengawasi atau "
+                            "menyetujui tahap mana pun: dasbor tidak tersedia")
+        if region is None:
+            provinces = set(session.scalars(select(Region.code).where(Region.tier == 1)))
+            region = NATIONAL if provinces and provinces <= set(areas) else areas[0]
+        elif not may_chase_in(session, g.api_actor, region):
+            return _forbidden(region)
+        elif session.get(Region, region) is None:
+            return _problem(404, "NotFound", f"wilayah '{region}' tidak ada", region=region)
+        board = dashboard(session, region, year, utcnow())
+    return jsonify(board.as_dict())
+
+
 @bp.get("/tasks/<int:year>/<region>/<stage>")
 def task(year: int, region: str, stage: str):
     """One stage: its state, what the caller may fire, blockers, history and documents.
@@ -345,25 +394,16 @@ def act(year: int, region: str, stage: str, trigger: str):
     if body is None and request.get_data():
         return _problem(400, "BadRequest", "badan permintaan bukan JSON yang sah")
     body = body or {}
-    marks = (body.get("marks") if isinstance(body, dict) else None) or []
     if not isinstance(body, dict) or not isinstance(body.get("data", {}), dict) \
             or type(body.get("expected_version", 0)) not in (int, type(None)) \
-            or not isinstance(body.get("reason", ""), (str, type(None))) \
-            or not isinstance(marks, list) or not all(isinstance(m, str) for m in marks) \
-            or (marks and body.get("data")):
+            or not isinstance(body.get("reason", ""), (str, type(None))):
         return _problem(400, "BadRequest", "badan permintaan harus objek JSON: "
-                        '{"reason": teks, "data": objek, "expected_version": bilangan bulat, '
-                        '"marks": [teks]} (marks hanya untuk pengembalian, tanpa data)')
+                        '{"reason": teks, "data": objek, "expected_version": bilangan bulat}')
     try:
         with database().session() as session:
-            if marks:  # a return with the cells concerned, as the stage page's
-                done = send_back_on(session, region, stage, year, trigger,
-                                    g.api_actor.username, reason=body.get("reason"), marks=marks,
-                                    expected_version=body.get("expected_version"), now=utcnow())
-            else:
-                done = act_on(session, region, stage, year, trigger, g.api_actor.username,
-                              reason=body.get("reason"), data=body.get("data"),
-                              expected_version=body.get("expected_version"))
+            done = act_on(session, region, stage, year, trigger, g.api_actor.username,
+                          reason=body.get("reason"), data=body.get("data"),
+                          expected_version=body.get("expected_version"))
     except AksiError as exc:
         return _refusal(exc)
     return jsonify(done.as_dict())

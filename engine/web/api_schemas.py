@@ -141,6 +141,32 @@ SHAPES: dict[str, dict[str, Any]] = {
                          "(locked ones when this is late work, and back)."},
          "rows": {"type": "array", "items": {"$ref": "#/components/schemas/OverdueRow"}},
          "next": _NEXT}),
+    "Tally": _object({name: _INT for name in (
+        "total", "due", "done", "done_due", "on_time", "done_late", "overdue", "blocked",
+        "percent")}, description="Stages by how they stand: overdue is real late work, "
+        "blocked is past its deadline still locked behind late work elsewhere."),
+    "Cell": _object({"state": _TEXT, "state_name": _TEXT, "done": {"type": "boolean"},
+                     "late": {"type": "boolean"},
+                     "kind": {"enum": ["done", "done-late", "overdue", "waiting", "running"]},
+                     "due_at": _TIME}),
+    "Dashboard": _object(
+        {"region": {"type": ["string", "null"], "description": "null: the whole country."},
+         "year": _INT, "now": _TIME, "child_level": {"type": ["string", "null"]},
+         "lower_levels": {"type": "array", "items": _TEXT},
+         "progress": {"$ref": "#/components/schemas/Tally"},
+         "children": {"type": "array", "items": _object(
+             {"code": _TEXT, "name": _TEXT, "level": {"type": ["string", "null"]},
+              "rank": _INT, "band": {"type": ["string", "null"]},
+              "progress": {"$ref": "#/components/schemas/Tally"},
+              "stages": {"type": "object", "description": "The matrix row: stage id -> cell.",
+                         "additionalProperties": {"$ref": "#/components/schemas/Cell"}},
+              "below": {"type": "object", "description": "Per lower level, its stages below.",
+                        "additionalProperties": {"$ref": "#/components/schemas/Tally"}}})},
+         "stages": {"type": "array", "items": {"allOf": [
+             {"$ref": "#/components/schemas/Cell"}, _object({"stage": _TEXT})]}},
+         "weeks": {"type": "array", "items": _object(
+             {"week": _INT, "starts": {"type": "string", "format": "date"}, "due": _INT,
+              "done": _INT})}}),
     "StoredFile": _object({"sha256": _TEXT, "nama": _TEXT, "ukuran": _INT, "jenis": _TEXT},
                           description="Put this object into the file field with a save."),
     "Upload": _object({"file": {"type": "string", "contentMediaType": "application/octet-stream"},

@@ -238,3 +238,25 @@ def test_the_overdue_list_pages_for_supervisors_only(app, client):
         assert operator.status_code == 403 and operator.json["error"] == "NotPermitted"
         outside = client.get(f"{PREFIX}/overdue?year={YEAR}&region=19.02", headers=supervisor)
         assert outside.status_code == 403
+
+
+def test_the_dashboard_for_supervisors_of_their_regions_only(app, client):
+    schema = schemathesis.openapi.from_wsgi(f"{PREFIX}/openapi.json", app)
+    operation = schema[PREFIX + "/dashboard"]["GET"]
+    supervisor = {**token(app, user("supervisor", "19.01")), "Accept-Encoding": "identity"}
+    board = operation.Case(query={"year": YEAR}).call_and_validate(
+        headers=supervisor, checks=CHECKS).json()
+    assert board["region"] == "19.01" and board["children"]
+    assert all(c["code"].startswith("19.01.") for c in board["children"])
+    assert board["progress"]["total"] == sum(c["progress"]["total"] for c in board["children"]) \
+        + len(board["stages"])
+    down = operation.Case(query={"year": YEAR, "region": KEC}).call_and_validate(
+        headers=supervisor, checks=CHECKS).json()
+    assert down["region"] == KEC
+    for query, status in (({"region": "19.02"}, 403), ({"region": "19.01.99"}, 404)):
+        answer = client.get(f"{PREFIX}/dashboard", query_string={"year": YEAR, **query},
+                            headers=supervisor)
+        assert answer.status_code == status, (query, answer.json)
+    operator = client.get(f"{PREFIX}/dashboard?year={YEAR}", headers=token(
+        app, user("operator", KEC)))
+    assert operator.status_code == 403 and operator.json["error"] == "NotPermitted"
