@@ -1,7 +1,7 @@
 """The inbox: reminders and escalations addressed to the user's roles, newest first, a
 page at a time, each with its stage's state now; marking read (one item or all on
 screen), for this user only; and the unread count the navigation shows on every page
-(one indexed query per request, only when a page asks for it)."""
+(one indexed query per request of a signed-in user, before the view runs)."""
 
 from __future__ import annotations
 
@@ -66,15 +66,25 @@ def mark():
     return redirect(url_for("inbox.index", sebelum=back) + (f"#pesan-{one}" if one else ""))
 
 
+SKIP = {"api", "health"}  # blueprints whose answers have no menu
+
+
+@bp.before_app_request
+def count_unread() -> None:
+    """The menu's unread count, read before the view opens its own transaction (on SQLite
+    a second one opened while a view renders inside its own would wait for its lock)."""
+    if (request.endpoint in (None, "static") or request.blueprint in SKIP
+            or not current_user.is_authenticated):
+        return
+    with database().session() as session:
+        count = unread_count(session, current_user.actor)
+    g.inbox_unread = "" if not count else (f"{UNREAD_CAP - 1}+" if count >= UNREAD_CAP
+                                           else str(count))
+
+
 def unread() -> str:
-    """The navigation's unread count: "" when none, "99+" beyond the cap; read once per
-    request."""
-    if "inbox_unread" not in g:
-        with database().session() as session:
-            count = unread_count(session, current_user.actor)
-        g.inbox_unread = "" if not count else (f"{UNREAD_CAP - 1}+" if count >= UNREAD_CAP
-                                               else str(count))
-    return g.inbox_unread
+    """The navigation's unread count: "" when none, "99+" beyond the cap."""
+    return g.get("inbox_unread", "")
 
 
 @bp.app_context_processor
