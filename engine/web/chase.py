@@ -190,14 +190,16 @@ def remind(year: int, region: str, stage: str):
     back = _back()
     try:
         with database().session() as session:
-            _stage_or_403(session, actor, year, region, stage)
+            task = _stage_or_403(session, actor, year, region, stage)
             done = nudge(session, actor, region=region, stage=stage, year=year)
-            names = [w.role_name + (f" ({w.unit})" if w.unit else "") for w in done.recipients]
+            roles = [w.role_name + (f" ({w.unit})" if w.unit else "") for w in done.recipients]
+            what = (f"'{pinned(session, task.definition_hash).stage(stage).name}' "
+                    f"{_names(session, [region]).get(region, region)}")
     except Refused as exc:
         flash(f"Pengingat tidak dikirim: {exc.message}.", "error")
     else:
-        flash(f"Pengingat terkirim ke {', '.join(dict.fromkeys(names))}; tercatat pada tahap.",
-              "success")
+        flash(f"Pengingat tahap {what} terkirim ke {', '.join(dict.fromkeys(roles))}; "
+              "tercatat pada tahap.", "success")
     return back
 
 

@@ -187,7 +187,7 @@ def test_ingatkan_reaches_exactly_the_waited_for_roles_once_a_day(late):
         assert event.actor == SUPERVISOR and event.payload["days_late"] == 5
         before = (s.query(InboxItem).count(), s.query(Event).count(), s.query(Notice).count())
     listed = client.get("/kejar").get_data(as_text=True)
-    assert "Pengingat terkirim ke Operator Kecamatan" in listed
+    assert "Analisis Situasi&#39; Sungailiat terkirim ke Operator Kecamatan" in listed
     assert listed.count("Sudah diingatkan hari ini") == 1 and listed.count(">Ingatkan<") == 7
     again = _remind(client)
     assert again.status_code == 302

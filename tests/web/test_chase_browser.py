@@ -11,6 +11,7 @@ from pathlib import Path
 import time_machine
 
 from chromium import chromium, needs_browser, served
+from engine.people import add_user
 from runtime.support import YEAR, user
 from web.conftest import PASSWORD
 
@@ -38,7 +39,7 @@ def _shot(page, name):
 
 
 @needs_browser
-def test_supervisor_reminds_the_late_kecamatan_from_the_browser(app):
+def test_supervisor_reminds_the_late_kecamatan_from_the_browser(app, defs):
     with time_machine.travel(MAR_5, tick=False), served(app) as base, chromium() as browser:
         for width in (1280, 390):
             context = browser.new_context(viewport={"width": width, "height": 900})
@@ -52,7 +53,7 @@ def test_supervisor_reminds_the_late_kecamatan_from_the_browser(app):
                     row = page.locator("table.chase tbody tr", has_text="19.01.01").first
                     row.locator("button", has_text="Ingatkan").click()
                     page.wait_for_load_state()
-                    assert "Pengingat terkirim" in page.locator(".flash.success").inner_text()
+                    assert "Sungailiat terkirim" in page.locator(".flash.success").inner_text()
                     _shot(page, "ingatkan-1280")
                 page.goto(f"{base}/kejar?jenis=terkunci")
                 _fits(page, width)
@@ -66,6 +67,30 @@ def test_supervisor_reminds_the_late_kecamatan_from_the_browser(app):
                 _shot(page, f"perpanjang-{width}")
             finally:
                 context.close()
+        # A provinsi approver drills down from the provinsi stage to the kecamatan behind
+        # the kabupaten, and reminds one of them from there.
+        with app.extensions["aksi.db"].session() as s:
+            add_user(s, defs, "camat-prov", role="approver", region="19", password=PASSWORD)
+            add_user(s, defs, user("operator", "19.01.02"), password=PASSWORD)
+        context = browser.new_context(viewport={"width": 390, "height": 900})
+        try:
+            page = _sign_in(context, base, "camat-prov")
+            page.goto(f"{base}/kejar/penghambat/{YEAR}/19/analisis_situasi")
+            page.get_by_role("button", name="Ingatkan: Analisis Situasi, Belinyu").click()
+            page.wait_for_load_state()
+            assert "Belinyu terkirim" in page.locator(".flash.success").inner_text()
+            assert "/kejar/penghambat/" in page.url
+            _fits(page, 390)
+            _shot(page, "penghambat-ingatkan-390")
+        finally:
+            context.close()
+        context = browser.new_context(viewport={"width": 390, "height": 900})
+        try:
+            page = _sign_in(context, base, user("operator", "19.01.02"))
+            page.goto(f"{base}/kotak-masuk")
+            assert page.locator("a[href$='/19.01.02/analisis_situasi']").count() >= 1
+        finally:
+            context.close()
         context = browser.new_context(viewport={"width": 390, "height": 900})
         try:
             page = _sign_in(context, base, user("operator", "19.01.01"))
