@@ -170,18 +170,9 @@ def _known_good(schema, app) -> None:
     assert download.call_and_validate(headers=setcam, checks=CHECKS).content == PDF
 
 
-def test_schemathesis_finds_no_server_error_and_no_answer_against_the_document(
-        forms_app, juknis_defs):  # noqa: F811
-    # Identity: the WSGI client does not undo the compression the app would choose.
-    headers = {**token(forms_app, person("operator", KEC, "Puskesmas")),
-               "Accept-Encoding": "identity"}
-    schema = schemathesis.openapi.from_wsgi(f"{PREFIX}/openapi.json", forms_app)
-    kec = next(d for d in juknis_defs if d.level == "kecamatan")
-    stages = [s.id for s in kec.stages]
-    triggers = sorted(kec.lifecycle.triggers)
-    _known_good(schema, forms_app)
-    operations = [schema[path][method] for path in schema for method in schema[path]]
-    assert len(operations) >= 11
+def _fuzz(operations, headers: dict, stages: list[str], triggers: list[str]) -> dict:
+    """Every operation: positive and negative cases, and positive ones at real addresses,
+    each answer checked by `CHECKS`; the statuses the positive cases got, per operation."""
     seen: dict[str, set[int]] = {}
     for operation in operations:
         strategies = [operation.as_strategy(GenerationMode.POSITIVE),
@@ -198,13 +189,35 @@ def test_schemathesis_finds_no_server_error_and_no_answer_against_the_document(
                 seen.setdefault(operation.label, set()).add(answer.status_code)
 
         check()
-    # The token works (negative cases may spoil it) and the fuzzing reaches the views, not
+    return seen
+
+
+def test_schemathesis_finds_no_server_error_and_no_answer_against_the_document(
+        forms_app, juknis_defs):  # noqa: F811
+    with forms_app.extensions["aksi.db"].session() as s:
+        add_people(s, juknis_defs, "19.01")  # a kab/kota supervisor for the dashboard and list
+    # Identity: the WSGI client does not undo the compression the app would choose.
+    operator, supervisor = ({**token(forms_app, name), "Accept-Encoding": "identity"} for name
+                            in (person("operator", KEC, "Puskesmas"),
+                                person("supervisor", "19.01", "Bappeda")))
+    schema = schemathesis.openapi.from_wsgi(f"{PREFIX}/openapi.json", forms_app)
+    kec = next(d for d in juknis_defs if d.level == "kecamatan")
+    stages, triggers = [s.id for s in kec.stages], sorted(kec.lifecycle.triggers)
+    _known_good(schema, forms_app)
+    operations = [schema[path][method] for path in schema for method in schema[path]]
+    assert len(operations) >= 13
+    seen = _fuzz(operations, operator, stages, triggers)
+    watched = _fuzz([o for o in operations if not o.path_parameters], supervisor, stages,
+                    triggers)
+    # The tokens work (negative cases may spoil them) and the fuzzing reaches the views, not
     # only the edge's refusals.
-    assert all(401 not in codes for codes in seen.values()), seen
+    assert all(401 not in codes for codes in [*seen.values(), *watched.values()])
     for label in ("GET /api/v1/tasks", "GET /api/v1/tasks/{year}/{region}/{stage}",
                   "GET /api/v1/forms/{year}/{region}/{stage}", "GET /api/v1/progress",
                   "GET /api/v1/inbox"):
         assert 200 in seen[label], (label, seen[label])
+    for label in ("GET /api/v1/overdue", "GET /api/v1/dashboard"):
+        assert 403 in seen[label] and 200 in watched[label], (label, watched[label])
 
 
 def test_a_multipart_part_without_a_readable_name_is_400_not_500(app, client):
