@@ -65,6 +65,14 @@ def test_supervisor_reminds_the_late_kecamatan_from_the_browser(app, defs):
                 page.goto(f"{base}/kejar/perpanjang/{YEAR}/19.01.01/analisis_situasi")
                 _fits(page, width)
                 _shot(page, f"perpanjang-{width}")
+                page.fill("input[name=until]", "2026-03-20")
+                page.select_option("select[name=area]", "19.01")
+                page.fill("textarea[name=reason]", "Banjir menutup akses ke kantor kecamatan")
+                page.click("button:text('Periksa')")
+                page.wait_for_load_state()
+                assert "20 Maret 2026" in page.locator(".flash.info").inner_text()
+                _fits(page, width)
+                _shot(page, f"perpanjang-periksa-{width}")
             finally:
                 context.close()
         # A provinsi approver drills down from the provinsi stage to the kecamatan behind
