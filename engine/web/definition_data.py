@@ -57,7 +57,7 @@ def file_of(definition: Definition) -> Path | None:
 
 def running(session: Session) -> list[dict]:
     """Per level, stored version and year: how many cases run on it, oldest year first."""
-    versions = dict(session.execute(select(DefinitionRow.content_hash, DefinitionRow.version)).tuples().all())
+    versions = dict(session.execute(select(DefinitionRow.content_hash, DefinitionRow.version)).all())
     rows = session.execute(
         select(Case.level, Case.definition_hash, Case.year, func.count())
         .group_by(Case.level, Case.definition_hash, Case.year)
