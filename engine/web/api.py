@@ -36,6 +36,7 @@ from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
 from ..runtime.dashboard import NATIONAL, dashboard
 from ..runtime.inbox import inbox_for
+from ..runtime.reads import mark_read, unread_count
 from ..runtime.overdue import Filters, chase_areas, may_chase, may_chase_in, overdue
 from ..runtime.tasks import task_key
 from ..store.library import pinned
@@ -50,6 +51,7 @@ from .years import MAX_YEAR, MIN_YEAR
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 DEFAULT_LIMIT, MAX_LIMIT = 200, 1000
+MAX_MARKED = 1000  # ids in one mark-as-read
 _STATUS = ((NotFound, 404), (NotPermitted, 403), (Conflict, 409), (Refused, 422))
 _problem = json_problem
 for _code in default_exceptions:  # JSON for every HTTP error raised within the API
@@ -224,7 +226,7 @@ def inbox():
          description: The `next` of the page before.}
       responses:
         200:
-          description: A page of the inbox.
+          description: A page of the inbox, and how many items are unread.
           content:
             application/json:
               schema: InboxPage
@@ -236,8 +238,46 @@ def inbox():
     with database().session() as session:
         items = inbox_for(session, g.api_actor, limit=limit,
                           before=before[0] if before else None)
+        unread = unread_count(session, g.api_actor)
     following = cursors.encode(items[-1]["id"]) if len(items) == limit else None
-    return jsonify({"items": items, "next": following})
+    return jsonify({"items": items, "next": following, "unread": unread})
+
+
+@bp.post("/inbox/read")
+def inbox_read():
+    """Mark inbox items read, for the caller only.
+    ---
+    post:
+      summary: Mark inbox items read
+      description: "Either `ids` (at most 1000) or `up_to`: every item up to that id (the
+        newest the caller has seen; later arrivals stay unread). Items not addressed to the
+        caller are left alone."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: MarkRead
+      responses:
+        200:
+          description: How many were marked, and how many stay unread.
+          content:
+            application/json:
+              schema: Marked
+        413: {}
+    """
+    body = request.get_json(silent=True)
+    ids, up_to = (body.get("ids"), body.get("up_to")) if isinstance(body, dict) else (None, None)
+    good_id = lambda value: type(value) is int and value > 0  # noqa: E731 - edge bounds it
+    if (ids is None) == (up_to is None) or (ids is not None and not (
+            isinstance(ids, list) and len(ids) <= MAX_MARKED and all(map(good_id, ids)))) \
+            or (up_to is not None and not good_id(up_to)):
+        return _problem(400, "BadRequest", 'badan permintaan harus {"ids": [bilangan bulat '
+                        f'positif, paling banyak {MAX_MARKED}]}} atau {{"up_to": bilangan bulat '
+                        'positif}')
+    with database().session() as session:
+        marked = mark_read(session, g.api_actor, ids=ids, up_to=up_to)
+        unread = unread_count(session, g.api_actor)
+    return jsonify({"marked": marked, "unread": unread})
 
 
 @bp.get("/overdue")

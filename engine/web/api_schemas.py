@@ -117,11 +117,17 @@ SHAPES: dict[str, dict[str, Any]] = {
          "message": _TEXT, "kind": _TEXT, "days": {"type": ["integer", "null"]},
          "due_at": _TIME, "timezone": _TEXT, "role_name": _TEXT, "region_name": _TEXT,
          "task_region_name": _TEXT, "level": _TEXT, "stage_name": _TEXT,
-         "state_name": _TEXT, "done": {"type": "boolean"}},
+         "state_name": _TEXT, "done": {"type": "boolean"},
+         "read": {"type": "boolean", "description": "Read by the caller."}},
         description="A reminder or escalation; state_name and done are the stage's now."),
     "InboxPage": _object(
         {"items": {"type": "array", "items": {"$ref": "#/components/schemas/InboxItem"}},
-         "next": _NEXT}),
+         "next": _NEXT, "unread": {"type": "integer", "description": "Unread items of the "
+                                   "caller, counted up to a cap."}}),
+    "MarkRead": {"type": "object", "properties": {
+        "ids": {"type": "array", "maxItems": 1000, "items": {"type": "integer", "minimum": 1}},
+        "up_to": {"type": "integer", "minimum": 1}}},
+    "Marked": _object({"marked": _INT, "unread": _INT}),
     "OverdueRow": _object(
         {"year": _INT, "region": _TEXT, "region_name": _TEXT,
          "parent": {"type": ["string", "null"]}, "parent_name": {"type": ["string", "null"]},

@@ -126,6 +126,19 @@ def test_cursor_pagination_of_the_inbox(app, client):
         ids += [item["id"] for item in page["items"]]
         url = page["next"] and f"{PREFIX}/inbox?limit=2&cursor={page['next']}"
     assert len(ids) == 5 and ids == sorted(set(ids), reverse=True)
+    assert client.get(f"{PREFIX}/inbox", headers=headers).json["unread"] == 5
+    mark = f"{PREFIX}/inbox/read"
+    assert client.post(mark, json={"ids": [ids[0]]}, headers=headers).json == {
+        "marked": 1, "unread": 4}
+    other = token(app, user("verifikator", KEC))  # not addressed to them: left alone
+    assert client.post(mark, json={"up_to": ids[0]}, headers=other).json["marked"] == 0
+    assert client.post(mark, json={"up_to": ids[2]}, headers=headers).json == {
+        "marked": 3, "unread": 1}
+    assert [i["read"] for i in client.get(f"{PREFIX}/inbox", headers=headers).json["items"]] \
+        == [True, False, True, True, True]
+    for bad in ({}, {"ids": [1], "up_to": 1}, {"ids": "1"}, {"up_to": 0}, {"ids": [True]},
+                {"ids": list(range(1, 1002))}):
+        assert client.post(mark, json=bad, headers=headers).status_code == 400, bad
 
 
 def _focused(operation, stages: list[str], triggers: list[str]):
