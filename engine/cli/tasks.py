@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
+from ..clock import local, utcnow
+from ..forms.changes import send_back_on
 from ..people import actor
 from ..runtime import AksiError, act_on, find_task, list_tasks, view
-from ..clock import local
 from . import Context, fail, main, pass_context
 
 YEAR = click.option("--year", type=int, default=lambda: dt.date.today().year,
@@ -75,12 +76,17 @@ def show_command(ctx: Context, region: str, stage: str, year: int, username: str
 @click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON file {form_id: {...}} with the stage's form data.")
 @click.option("--expect-version", type=int, help="Refuse if the stage changed since this version.")
+@click.option("--mark", "marks", multiple=True, metavar="FORM.SECTION.FIELD[@ROW]",
+              help="With a return: a cell the operator must look at (ROW: the desa or region "
+              "code, or the row number; repeatable), marked as the stage page marks it.")
 @AS_JSON
 @pass_context
 def act_command(ctx: Context, region: str, stage: str, trigger: str, year: int, username: str,
                 reason: str | None, unit: str | None, data_file: Path | None,
-                expect_version: int | None, as_json: bool) -> None:
+                expect_version: int | None, marks: tuple[str, ...], as_json: bool) -> None:
     """Fire TRIGGER on a stage as a user."""
+    if marks and data_file:
+        raise click.UsageError("--mark is for a return; --data is not")
     data = None
     if data_file:
         try:
@@ -92,8 +98,13 @@ def act_command(ctx: Context, region: str, stage: str, trigger: str, year: int, 
                                      param_hint="--data")
     try:
         with ctx.database().session() as session:
-            result = act_on(session, region, stage, year, trigger, username, reason=reason,
-                            unit=unit, data=data, expected_version=expect_version)
+            if marks:
+                result = send_back_on(session, region, stage, year, trigger, username,
+                                      reason=reason, marks=marks, unit=unit,
+                                      expected_version=expect_version, now=utcnow())
+            else:
+                result = act_on(session, region, stage, year, trigger, username, reason=reason,
+                                unit=unit, data=data, expected_version=expect_version)
     except AksiError as exc:
         fail(exc, as_json)
     if as_json:

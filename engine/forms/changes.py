@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidForm
-from ..people import Actor
+from ..people import Actor, actor
 from ..store.models import FormPart
 from ..store.prepared import Prepared
 from .parts import WHOLE
@@ -277,6 +277,90 @@ def cell_owner(definition: Any, stage: Any, key: str, rows: Mapping[str, Any],
     if stage.parts:
         return f.unit, None
     return WHOLE, None
+
+
+def compose_cells(definition: Any, picked: Iterable[str], rows: Iterable[str],
+                  fields: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The cell keys a return asks for: the ``picked`` keys, and every chosen field
+    ("form/section/field") in every chosen desa or row ("#n") that applies to its section
+    (the stage page's return form). Returns (keys, problems in Bahasa)."""
+    keys = [k for k in picked if k]
+    rows = [r for r in rows if r]
+    regions = [r for r in rows if not r.startswith("#")]
+    numbers = [r[1:] for r in rows if r.startswith("#")]
+    problems = []
+    for value in fields:
+        form, _, rest = value.partition("/")
+        section_name, _, name = rest.partition("/")
+        if form not in definition.forms:
+            problems.append(f"isian '{value}' tidak dikenal")
+            continue
+        section = spec_of(definition, form).section(section_name)
+        f = section.field(name) if section else None
+        if f is None:
+            problems.append(f"isian '{value}' tidak dikenal")
+        elif section.kind == FIELDS:
+            keys.append(cell_key(form, section_name, None, name))
+        else:
+            wanted = regions if section.kind == PER_REGION else numbers
+            if not wanted:
+                what = "desa/wilayah" if section.kind == PER_REGION else "nomor baris"
+                problems.append(f"«{f.title}»: pilih juga {what} yang dimaksud")
+            keys += [cell_key(form, section_name, row, name) for row in wanted]
+    return list(dict.fromkeys(keys)), problems
+
+
+MARK_FORMAT = "FORMULIR.BAGIAN.ISIAN[@KODE_WILAYAH atau @NOMOR_BARIS]"
+
+
+def marked_cells(definition: Any, marks: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The cell keys of marks written ``FORM.SECTION.FIELD[@ROW]`` (ROW: a region code in a
+    section per region, a row number in a repeating one; none in a section of fields), as
+    ``aksi task act --mark`` and the API's ``marks`` take them: `compose_cells` of each.
+    Returns (keys, problems in Bahasa)."""
+    keys: list[str] = []
+    problems: list[str] = []
+    for mark in marks:
+        where, _, row = str(mark).partition("@")
+        parts = where.split(".")
+        if len(parts) != 3 or not all(parts):
+            problems.append(f"tanda '{mark}' tidak sah; tulis {MARK_FORMAT}")
+            continue
+        form, section_name, name = parts
+        section = spec_of(definition, form).section(section_name) \
+            if form in definition.forms else None
+        rows = ["#" + row if section is not None and section.kind == ROWS else row] if row else []
+        if row and section is not None and section.kind == FIELDS:
+            problems.append(f"tanda '{mark}': «{section.title}» tidak berbaris; tulis tanpa '@'")
+            continue
+        found, why = compose_cells(definition, [], rows, [f"{form}/{section_name}/{name}"])
+        keys += found
+        problems += [f"tanda '{mark}': {w}" for w in why]
+    return list(dict.fromkeys(keys)), problems
+
+
+def send_back_on(session: Session, region: str, stage: str, year: int, trigger: str,
+                 username: str, *, reason: str | None, marks: Iterable[str],
+                 unit: str | None = None, expected_version: int | None = None,
+                 now: dt.datetime) -> Any:
+    """`send_back` on the stage found by region, stage and year, as ``username``, with the
+    cells of ``marks`` (`marked_cells`): what the CLI and the API run for a return with
+    marked cells. A bad mark (not a field, a region or row the stage does not have) is
+    refused in Bahasa and nothing changes."""
+    # Imported here: the runtime imports this module.
+    from ..runtime import find_task
+    from ..store.library import pinned
+
+    task = find_task(session, region, stage, year)
+    definition = pinned(session, task.definition_hash)
+    keys, problems = marked_cells(definition, marks)
+    if problems:
+        raise InvalidForm(f"sel yang ditandai tidak dikenal ({len(problems)}); tidak ada yang "
+                          "diubah", problems=problems, region=region, stage=stage, year=year,
+                          trigger=trigger)
+    return send_back(session, task=task, trigger=trigger, user=actor(session, username),
+                     reason=reason, cells=keys, unit=unit, expected_version=expected_version,
+                     now=now)
 
 
 def check_cells(definition: Any, stage: Any, keys: Iterable[str], *, units: Iterable[str],

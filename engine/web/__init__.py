@@ -47,8 +47,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..errors import ConfigurationError
 from ..store import Database
-from . import (api, auth, chase, definitions, edge, filters, form_entry, headers, health, inbox,
-               monitor, page_cache, problems, review, sheets, tasks)
+from . import (api, auth, chase, client_rules, definitions, edge, filters, form_entry, headers,
+               health, inbox, monitor, page_cache, problems, review, sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -82,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(tasks.bp)
     app.register_blueprint(review.bp)  # returning a stage or part with marked cells
     app.register_blueprint(form_entry.bp)
+    app.register_blueprint(client_rules.bp)  # a form's rules for static/rules.js
     app.register_blueprint(inbox.bp)  # /kotak-masuk and the menu's unread count
     app.register_blueprint(monitor.bp)
     app.register_blueprint(definitions.bp)  # the calendar, diagrams and definitions

@@ -32,6 +32,7 @@ from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
 from ..people import can_see, token_actor
 from ..forms import documents as printable
 from ..forms import spec_of
+from ..forms.changes import send_back_on
 from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
 from ..runtime.dashboard import NATIONAL, dashboard
@@ -434,16 +435,25 @@ def act(year: int, region: str, stage: str, trigger: str):
     if body is None and request.get_data():
         return _problem(400, "BadRequest", "badan permintaan bukan JSON yang sah")
     body = body or {}
+    marks = (body.get("marks") if isinstance(body, dict) else None) or []
     if not isinstance(body, dict) or not isinstance(body.get("data", {}), dict) \
             or type(body.get("expected_version", 0)) not in (int, type(None)) \
-            or not isinstance(body.get("reason", ""), (str, type(None))):
+            or not isinstance(body.get("reason", ""), (str, type(None))) \
+            or not isinstance(marks, list) or not all(isinstance(m, str) for m in marks) \
+            or (marks and body.get("data")):
         return _problem(400, "BadRequest", "badan permintaan harus objek JSON: "
-                        '{"reason": teks, "data": objek, "expected_version": bilangan bulat}')
+                        '{"reason": teks, "data": objek, "expected_version": bilangan bulat, '
+                        '"marks": [teks]} (marks hanya untuk pengembalian, tanpa data)')
     try:
         with database().session() as session:
-            done = act_on(session, region, stage, year, trigger, g.api_actor.username,
-                          reason=body.get("reason"), data=body.get("data"),
-                          expected_version=body.get("expected_version"))
+            if marks:  # a return with the cells concerned, as the stage page's
+                done = send_back_on(session, region, stage, year, trigger,
+                                    g.api_actor.username, reason=body.get("reason"), marks=marks,
+                                    expected_version=body.get("expected_version"), now=utcnow())
+            else:
+                done = act_on(session, region, stage, year, trigger, g.api_actor.username,
+                              reason=body.get("reason"), data=body.get("data"),
+                              expected_version=body.get("expected_version"))
     except AksiError as exc:
         return _refusal(exc)
     return jsonify(done.as_dict())

@@ -20,9 +20,24 @@ Two parts, because the page's context varies where the form does not:
   is not judged in the browser (the server still judges it) and a row is called
   "kode wilayah <code>", as the server calls a code it does not know.
 
-Not in the browser: the year-over-year warnings (they need last year's document), region
-references, ``required`` (a draft may be incomplete while typing), ``if``/``then`` of the
-schema. The server checks all of it on every save.
+On the stage page the form's part is not inlined: it is the same for every region and
+served once from a URL named by the definition's hash (`bp`, cached a year like the static
+files); the page carries only `page_rules` (the year, what a row's region is called and
+that URL), and rules.js names each row as `region_label` does from the table's own row
+header (the desa's name as the server writes it there). That keeps the largest
+kecamatan's page within its budget with each input's label written by the server.
+
+Schema keywords judged in the browser too: a field's ``enum`` and ``const`` (a choice the
+form does not know), and the ``if``/``then`` of a row's schema made of ``properties``
+(``enum``, ``const``) and ``required`` - as the draft check reads them, without
+``required``.
+
+The year-over-year warnings too: the browser reads last year's value of a cell from the
+page (the ``<small>`` the server writes under it); `AksiRules.check` takes last year's
+document as its third argument.
+
+Not in the browser: region references, ``required`` (a draft may be incomplete while
+typing), other ``if``/``then``. The server checks all of it on every save.
 """
 
 from __future__ import annotations
@@ -30,13 +45,27 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from flask import Blueprint, abort, jsonify, url_for
+
+from ..errors import NotFound
 from ..forms.rules import CYCLE, rules_of
-from ..forms.spec import FormSpec, Section, plain, spec_of
-from ..forms.validate import FormContext, region_label
+from ..forms.spec import FormSpec, Section, _row_schema, plain, spec_of
+from ..forms.validate import FormContext, _drafted, region_label
+from ..store.library import pinned
+from .auth import require_sign_in
+from .store import database
+
+bp = Blueprint("client_rules", __name__)
+require_sign_in(bp)
+YEAR_IN_SECONDS = 365 * 24 * 3600
 
 # The schema keywords of one field that rules.js checks with the server's wording.
 FIELD_KEYWORDS = ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                  "maxLength")
+                  "maxLength", "enum", "const")
+# What an ``if``/``then`` of a row's schema may use for rules.js to judge it: ``properties``
+# whose values are judged by ``enum`` and ``const``, and ``required``.
+CONDITION_KEYWORDS = frozenset({"properties", "required"})
+VALUE_KEYWORDS = frozenset({"enum", "const"})
 
 
 def _field(section: Section, name: str) -> dict:
@@ -48,9 +77,36 @@ def _field(section: Section, name: str) -> dict:
     return out
 
 
+def _simple(schema: Any) -> bool:
+    """Is ``schema`` (an ``if`` or ``then``) one rules.js judges as jsonschema does?"""
+    if not isinstance(schema, dict) or not set(schema) <= CONDITION_KEYWORDS:
+        return False
+    return all(isinstance(v, dict) and set(v) <= VALUE_KEYWORDS
+               for v in (schema.get("properties") or {}).values())
+
+
+def _conditions(section: Section) -> list[dict]:
+    """The ``if``/``then`` of a row's schema (its own and those under ``allOf``), as the
+    draft check reads them (`validate._drafted`: without ``required``), the simple ones."""
+    _, _, row = _row_schema(plain(section.schema))
+    found = [row] + [s for s in row.get("allOf") or () if isinstance(s, dict)]
+    out = []
+    for holder in found:
+        if "if" not in holder or "then" not in holder or "else" in holder:
+            continue
+        when, then = _drafted(holder["if"]), _drafted(holder["then"])
+        if _simple(when) and _simple(then):
+            out.append({"if": when, "then": then})
+    return out
+
+
 def _section(section: Section) -> dict:
-    return {"name": section.name, "title": section.title, "kind": section.kind,
-            "fields": {f.name: _field(section, f.name) for f in section.fields}}
+    out = {"name": section.name, "title": section.title, "kind": section.kind,
+           "fields": {f.name: _field(section, f.name) for f in section.fields}}
+    conditions = _conditions(section)
+    if conditions:
+        out["conditions"] = conditions
+    return out
 
 
 def _reads_sections(reads: frozenset[str]) -> list[str]:
@@ -87,8 +143,15 @@ def _form_part(definition: Any, form_id: str) -> dict:
             f = spec.section(u["section"]).field(name)
             if f is not None and f.kind == "enum" and f.schema.get("x-labels"):
                 fields[name]["labels"] = plain(f.schema["x-labels"])
+    jumps = []
+    for yoy in rules_of(definition, form_id).year_over_year:  # validate._jump_problems
+        section = spec.section(yoy.section)
+        if section is not None:
+            names = yoy.fields or tuple(f.name for f in section.fields if f.kind == "count")
+            jumps.append({"section": section.name, "fields": list(names),
+                          "factor": yoy.factor})
     return {"form": spec.id, "title": spec.title, "sections": sections, "rules": rules,
-            "unique": unique}
+            "unique": unique, "year_over_year": jumps}
 
 
 def rules_for_browser(definition: Any, form_id: str, ctx: FormContext | None = None) -> dict:
@@ -105,3 +168,28 @@ def rules_for_browser(definition: Any, form_id: str, ctx: FormContext | None = N
             # a code without a name is "kode wilayah <code>" to the server and to rules.js
             "rows": {str(code): region_label(str(code), name, ctx.row_kind)
                      for code, name in ctx.rows.items() if name}}
+
+
+def page_rules(definition: Any, form_id: str, ctx: FormContext) -> dict:
+    """What the stage page inlines for rules.js: the context, and where the form's part is."""
+    return {"form": form_id, "year": ctx.year, "row_kind": ctx.row_kind,
+            "src": url_for("client_rules.form_rules", sha256=definition.content_hash,
+                           form=form_id)}
+
+
+@bp.get("/aturan/<sha256>/<form>.json")
+def form_rules(sha256: str, form: str):
+    """The form's part of its browser rules (no region's data in it: any signed-in person
+    may read it). The URL names the definition, which never changes: cached a year."""
+    with database().session() as session:
+        try:
+            definition = pinned(session, sha256)
+        except NotFound:
+            abort(404)
+    if form not in definition.forms:
+        abort(404)
+    response = jsonify(_form_part(definition, form))
+    response.cache_control.private = True
+    response.cache_control.max_age = YEAR_IN_SECONDS
+    response.cache_control.immutable = True
+    return response

@@ -20,9 +20,13 @@ Decisions:
   a refused "Simpan & kirim".
 - Markup per cell is kept small (the largest kecamatan has 108 desa x 60 fields): labels
   come from the headers (``aria-labelledby``), ids and descriptions only where a cell has
-  problems, last year's value only where there is one. In a table per region static/forms.js
-  adds each input's ``aria-labelledby`` (row and column header ids): written by the server
-  it would cost ~16 KB compressed on the largest page (measured), a quarter of its budget.
+  problems, last year's value only where there is one. Every input of a table per region
+  carries ``aria-labelledby="COLUMN ROW"`` from the server (a screen reader names field
+  and desa without JavaScript). Column first: the attribute then extends the run the
+  compressor already matches from the row above (the field's name) and only the row id
+  breaks it - ~6 KB compressed on the largest page where "ROW COLUMN" costs ~15 KB
+  (measured). The form's rules for the browser are fetched from a cached URL
+  (`engine.web.client_rules`), not inlined, which pays for it.
 """
 
 from __future__ import annotations
@@ -53,10 +57,7 @@ from ..store.library import pinned
 from .fragments import Fragment
 from .page_cache import page_cache
 
-try:  # the browser rules (engine/web/client_rules.py) may not be there yet
-    from .client_rules import rules_for_browser
-except ImportError:  # pragma: no cover - only while that module is missing
-    rules_for_browser = None
+from .client_rules import page_rules
 
 NO_ROW = "-"
 SUMMARY_LIMIT = 100  # problems linked from the summary; the rest are counted
@@ -222,24 +223,28 @@ def _safe_text(f: Field, kind: str, value: Any, labels: Mapping[str, str] | None
 
 
 def plain_writer(f: Field, kind: str, editable: bool, prefix: str,
-                 labels: Mapping[str, str] | None, numbers: _Numbers | None = None) -> Any:
-    """How a plain cell of a table per region is written: a function (row key and last
-    year's text, both escaped; value) -> the cell's markup, or None when this column's cells need the
-    template's full markup (``forms/macros.html`` ``td``). static/forms.js adds the rest
-    (data-cell, data-value, label, problem box) from the table's data-fields and the row's
-    data-row. Written here rather than in the template: the largest table has ~6500
+                 labels: Mapping[str, str] | None, numbers: _Numbers | None = None,
+                 head: str = "") -> Any:
+    """How a plain cell of a table per region is written: a function (row key, row header
+    id and last year's text, all escaped; value) -> the cell's markup, or None when this
+    column's cells need the template's full markup (``forms/macros.html`` ``td``).
+    static/forms.js adds the rest (data-cell, data-value, problem box) from the table's
+    data-fields and the row's data-row. Written here rather than in the template: the largest table has ~6500
     cells, and a macro call (or a Python object) per cell costs most of the page's time.
     The layout is fixed per column; only the value (escaped) and the row key vary. Last
     year's value is a plain ``<small>`` under it (``.grid td small``: a class on 6500
-    cells costs ~1 KB compressed)."""
+    cells costs ~1 KB compressed); the cell's end tag is left to the parser (HTML closes a
+    ``td`` at the next ``td`` or ``</tr>``; ~0.6 KB). An input is labelled by ``head`` (its
+    column header's id) and its row header's id."""
     name = str(escape(f.name))
+    label = f'" aria-labelledby="{escape(head)} '
     numbers = _Numbers() if numbers is None else numbers
     open_ = "<td>" if kind in NUMERIC or kind == "yes-no" else '<td class="t">'
     if editable and kind in NUMERIC:
-        head = f'{open_}<input name="{escape(prefix)}'
-        tail = f'/{name}" value="'
+        start = f'{open_}<input name="{escape(prefix)}'
+        tail = f'/{name}{label}'
 
-        def write(row: str, value: Any, last: str) -> str:
+        def write(row: str, rid: str, value: Any, last: str) -> str:
             if value is None:
                 text = ""
             elif type(value) is int and kind != "year":
@@ -247,23 +252,23 @@ def plain_writer(f: Field, kind: str, editable: bool, prefix: str,
             else:
                 text = escape(entered(f, value, kind))
             ly = f"<small>{last}</small>" if last else ""
-            return f'{head}{row}{tail}{text}">{ly}</td>'
+            return f'{start}{row}{tail}{rid}" value="{text}">{ly}'
         return write
     if editable and kind == "yes-no":
-        head = f'{open_}<select name="{escape(prefix)}'
-        tail = f'/{name}"><option></option>'
+        start = f'{open_}<select name="{escape(prefix)}'
+        tail = f'/{name}{label}'
 
-        def write(row: str, value: Any, last: str) -> str:
+        def write(row: str, rid: str, value: Any, last: str) -> str:
             chosen = _YES_NO[value if isinstance(value, bool) else None]
             ly = f"<small>{last}</small>" if last else ""
-            return f"{head}{row}{tail}{chosen}</select>{ly}</td>"
+            return f'{start}{row}{tail}{rid}"><option></option>{chosen}</select>{ly}'
         return write
     if editable or kind == "url":
         return None
 
-    def write(row: str, value: Any, last: str) -> str:
+    def write(row: str, rid: str, value: Any, last: str) -> str:
         ly = f"<small>{last}</small>" if last else ""
-        return f"{open_}{_safe_text(f, kind, value, labels)}{ly}</td>"
+        return f"{open_}{_safe_text(f, kind, value, labels)}{ly}"
     return write
 
 
@@ -365,7 +370,7 @@ class SectionView:
                 add(f'\n<tr data-row="{code}"><th scope="row" id="{row.id}" class="rh">'
                     f'{escape(row.label)}<small>{escape(row.code)}</small></th>')
             for part in row.segments(marks):
-                add(part if isinstance(part, str) else td(part, f"{row.id} {part.head}", year))
+                add(part if isinstance(part, str) else td(part, f"{part.head} {row.id}", year))
             add("</tr>")
         return Markup("".join(out))
 
@@ -495,7 +500,7 @@ def _region_rows(section: Section, columns: list[Column], kinds: list[str], pref
     names = [f.name for f in fields]
     labels = [dict(c.options) if c.options else None for c in columns]
     numbers = _Numbers()
-    writers = [plain_writer(c.field, kind, c.editable, f"{prefix}/", lab, numbers)
+    writers = [plain_writer(c.field, kind, c.editable, f"{prefix}/", lab, numbers, c.id)
                for c, kind, lab in zip(columns, kinds, labels)]
     stored = doc.get(section.name)
     stored = stored if isinstance(stored, Mapping) else {}
@@ -518,6 +523,7 @@ def _region_rows(section: Section, columns: list[Column], kinds: list[str], pref
         before = before_rows.get(code)
         before = before if isinstance(before, Mapping) else {}
         safe_code, bad = str(escape(code)), troubled.get(code, ())
+        rid = f"r{fi}-{si}-{ri}"
         plain: list[str | None] = []
         add = plain.append
         for n, write, f, fast in layout:
@@ -531,7 +537,7 @@ def _region_rows(section: Section, columns: list[Column], kinds: list[str], pref
                 text = numbers[last]
             else:
                 text = _safe_text(f, f.kind, last, None)
-            add(write(safe_code, values.get(n), text))
+            add(write(safe_code, rid, values.get(n), text))
         for ci in totalled:
             sums[ci].append(values.get(names[ci]))
 
@@ -540,7 +546,7 @@ def _region_rows(section: Section, columns: list[Column], kinds: list[str], pref
             return Cell(key, f, values.get(f.name), columns[ci].editable,
                         shown(f, last, kinds[ci]) if last is not None else "",
                         problems.get(key, []), kinds[ci], columns[ci].id, columns[ci].options)
-        rows.append(Row(code, f"r{fi}-{si}-{ri}", _region_name(name), code,
+        rows.append(Row(code, rid, _region_name(name), code,
                         problems=problems.get(f"{prefix}/{code}", []), plain=plain,
                         keys=f"{prefix}/{code}/", names=names, make=make))
     for ci in totalled:
@@ -684,8 +690,8 @@ def _form_page(session: Session, task: Any, definition: Any, parts: Mapping[str,
                     for si, s in enumerate(spec.sections)]
         editable = any(s.editable for s in sections)
         rules = None
-        if editable and rules_for_browser is not None:
-            rules = rules_for_browser(definition, form, ctx)
+        if editable:
+            rules = page_rules(definition, form, ctx)
         own = [p for p in problems if p.form == form]
         summary = [SummaryItem(p, (problem_targets(spec, p) or [""])[0])
                    for p in own[:SUMMARY_LIMIT]]

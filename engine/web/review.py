@@ -10,7 +10,8 @@ value as text, formatted as the page shows values; a returned cell's note is sho
 reason is in the banner, once).
 
 The blueprint's one route, ``POST /tugas/<year>/<region>/<stage>/kembalikan``, sends a
-stage or part back with the marked cells (`engine.forms.changes.send_back`): CSRF
+stage or part back with the marked cells (`engine.forms.changes.compose_cells` and
+`send_back`, as ``aksi task act ... --mark`` and the API's ``marks`` do): CSRF
 checked by the app, the region checked against the user's scope, the version the user
 saw passed on (a stale one is a conflict and changes nothing). Cells are picked without
 script: checkboxes for the cells the page suggests (warnings, changes), and a list of
@@ -30,7 +31,7 @@ from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..forms import changes
 from ..forms.entry import unit_for
-from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
+from ..forms.spec import PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import region_label
 from ..people import acting_roles, can_see
 from ..runtime import find_task
@@ -304,36 +305,6 @@ def _return_form(session: Session, *, task: Any, definition: Any, actor: Any, pl
 
 # -- sending back ------------------------------------------------------------------------------
 
-def compose_cells(definition: Any, picked: Iterable[str], rows: Iterable[str],
-                  fields: Iterable[str]) -> tuple[list[str], list[str]]:
-    """The cell keys the form asks for: the picked ones, and every chosen field in every
-    chosen desa or row that applies to its section. Returns (keys, problems in Bahasa)."""
-    keys = [k for k in picked if k]
-    rows = [r for r in rows if r]
-    regions = [r for r in rows if not r.startswith("#")]
-    numbers = [r[1:] for r in rows if r.startswith("#")]
-    problems = []
-    for value in fields:
-        form, _, rest = value.partition("/")
-        section_name, _, name = rest.partition("/")
-        if form not in definition.forms:
-            problems.append(f"isian '{value}' tidak dikenal")
-            continue
-        section = spec_of(definition, form).section(section_name)
-        f = section.field(name) if section else None
-        if f is None:
-            problems.append(f"isian '{value}' tidak dikenal")
-        elif section.kind == FIELDS:
-            keys.append(changes.cell_key(form, section_name, None, name))
-        else:
-            wanted = regions if section.kind == PER_REGION else numbers
-            if not wanted:
-                what = "desa/wilayah" if section.kind == PER_REGION else "nomor baris"
-                problems.append(f"«{f.title}»: pilih juga {what} yang dimaksud")
-            keys += [changes.cell_key(form, section_name, row, name) for row in wanted]
-    return list(dict.fromkeys(keys)), problems
-
-
 @bp.post("/tugas/<int:year>/<region>/<stage>/kembalikan")
 def send_back(year: int, region: str, stage: str):
     if not can_see(current_user.actor, region):
@@ -356,7 +327,7 @@ def send_back(year: int, region: str, stage: str):
         with database().session() as session:
             task = find_task(session, region, stage, year)
             definition = pinned(session, task.definition_hash)
-            keys, problems = compose_cells(definition, form.getlist("cell"),
+            keys, problems = changes.compose_cells(definition, form.getlist("cell"),
                                            form.getlist("baris"), form.getlist("isian"))
             if problems:
                 flash("Sel yang ditandai belum lengkap; tidak ada yang diubah: "

@@ -92,7 +92,8 @@ def cell_html(text: str, key: str) -> str:
     name of its input or its data-cell."""
     escaped = re.escape(key)
     found = re.search(rf'<td\b[^>]*data-cell="{escaped}"[^>]*>.*?</td>', text, flags=re.S) \
-        or re.search(rf'<td>(?:(?!</td>).)*name="{escaped}"(?:(?!</td>).)*</td>', text, flags=re.S) \
+        or re.search(rf'<td>(?:(?!</td>|<td).)*name="{escaped}"(?:(?!</td>|<td|</tr>).)*',
+                     text, flags=re.S) \
         or re.search(rf'<div class="f[^"]*" data-cell="{escaped}"[^>]*>.*?</div>', text, flags=re.S)
     assert found, f"no cell {key} on the page"
     return found.group(0)

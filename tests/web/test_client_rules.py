@@ -14,6 +14,7 @@ Node is part of the machine (.ci/run installs it); without it these tests fail.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -77,9 +78,10 @@ def ctx(kec):
     return context(kec, KEC, DESA, "desa")
 
 
-def browser(node: str, cases: list[tuple[dict, dict]]) -> list[list[dict]]:
-    """AksiRules.check on each (spec, document) under Node."""
-    payload = json.dumps({"cases": [{"spec": s, "doc": d} for s, d in cases]})
+def browser(node: str, cases: list[tuple]) -> list[list[dict]]:
+    """AksiRules.check on each (spec, document[, last year's document]) under Node."""
+    payload = json.dumps({"cases": [{"spec": c[0], "doc": c[1],
+                                     "previous": c[2] if len(c) > 2 else None} for c in cases]})
     done = subprocess.run([node, str(RUNNER)], input=payload, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
@@ -488,3 +490,114 @@ console.log(JSON.stringify({raw, judged}));
     done = subprocess.run([node, "-e", script, str(logic), str(STATIC / "rules.js")],
                           capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(done.stdout) == {"raw": [True, True], "judged": [[], []]}
+
+
+# -- schema keywords judged in the browser too: enum, const, if/then of a row ---------------------
+
+def schema_problems(problems: list[dict]) -> list[str]:
+    return sorted(json.dumps(p, sort_keys=True, ensure_ascii=False) for p in problems
+                  if p["rule"] is None)
+
+
+def test_a_choice_the_form_does_not_know_and_the_then_of_a_rows_if(node, kec, ctx):
+    """A value outside a field's ``enum`` and a row meeting an ``if`` of its schema (an
+    indicator of the mothers' group) whose ``then`` wants another value (the target
+    group): the browser finds exactly the server's problems, in its words. As the draft
+    check reads it, an ``if`` without its ``required`` holds for a row without the field."""
+    form = "kec_penandaan_apbd_berjalan"
+    base = sample_document(kec, form, ctx, rng=random.Random(3))
+    row = base["penandaan"][0]
+    cases = []
+    for indikator, kelompok in (("L1", "ibu_hamil_nifas_menyusui"), ("L1", "anak_0_23_bulan"),
+                                ("L7", "anak_0_23_bulan"), ("L7", "bukan_pilihan"),
+                                ("L99", "anak_0_23_bulan"), (None, "anak_0_23_bulan")):
+        doc = copy.deepcopy(base)
+        changed = dict(row, kelompok_sasaran=kelompok)
+        if indikator is None:
+            changed.pop("indikator_layanan", None)
+        else:
+            changed["indikator_layanan"] = indikator
+        doc["penandaan"][0] = changed
+        cases.append(doc)
+    spec = rules_for_browser(kec, form, ctx)
+    got = browser(node, [(spec, d) for d in cases])
+    want = [server(kec, form, d, ctx) for d in cases]
+    for have, expected in zip(got, want):
+        assert schema_problems(have) == schema_problems(expected)
+    said = [[p["message"] for p in expected if p["rule"] is None and p["row"] == 1]
+            for expected in want]
+    assert said[0] == []
+    head = "Penandaan belanja/aktivitas baris 1: «Kelompok sasaran»: "
+    assert said[1] == [head + "harus 'ibu_hamil_nifas_menyusui'"]
+    assert said[2] == []
+    assert head + "pilihan 'bukan_pilihan' tidak dikenal" in said[3]
+    assert any("«Indikator layanan»: pilihan 'L99' tidak dikenal" in m for m in said[4])
+    assert len(said[5]) > 1  # every then applies: the group cannot be all of them
+
+
+def test_the_spec_carries_enum_const_and_the_simple_conditions(kec, kab):
+    spec = rules_for_browser(kec, "kec_penandaan_apbd_berjalan")
+    section = next(s for s in spec["sections"] if s["name"] == "penandaan")
+    assert section["fields"]["kelompok_sasaran"]["enum"]
+    conditions = section["conditions"]
+    assert len(conditions) == 6
+    assert all("required" not in c["if"] for c in conditions)  # as the draft check reads it
+    assert conditions[0]["then"] == {"properties": {"kelompok_sasaran": {
+        "const": "ibu_hamil_nifas_menyusui"}}}
+
+
+# -- year over year: last year's approved value of the same desa ----------------------------------
+
+def test_a_jump_from_last_year_is_the_servers_warning(node, kec, ctx, analisis):
+    """Values far from last year's (beyond the form's factor, up or down), exact ties of
+    the ratio's rounding (13 against 4 is "3,2" in Python, toFixed says 3.3), a last year
+    of 0, a text, a float, a desa last year did not have: the same warnings, same words."""
+    code, other = f"{KEC}.2001", f"{KEC}.1002"
+    before = copy.deepcopy(analisis)
+    now = copy.deepcopy(analisis)
+    row, last = now["desa"][code], before["desa"][code]
+    last.update(jumlah_penduduk=4, jumlah_ibu_hamil=4, jumlah_ibu_nifas=0, jumlah_anak_0_5_bulan=8,
+                jumlah_anak_6_23_bulan=10, jumlah_anak_24_59_bulan=2.5)
+    row.update(jumlah_penduduk=13, jumlah_ibu_hamil=1, jumlah_ibu_nifas=50, jumlah_anak_0_5_bulan=24,
+               jumlah_anak_6_23_bulan="banyak", jumlah_anak_24_59_bulan=7.6)
+    before["desa"].pop(other)
+    now["desa"][other]["jumlah_penduduk"] = 10 ** 6
+    docs = [(now, before), (analisis, analisis), (now, None)]
+    spec = rules_for_browser(kec, ANALISIS, ctx)
+    got = browser(node, [(spec, d, p) for d, p in docs])
+    want = [server(kec, ANALISIS, d, dataclasses.replace(ctx, previous=p)) for d, p in docs]
+    for have, expected in zip(got, want):
+        assert rule_problems(have) == rule_problems(expected)
+    jumps = [p for p in want[0] if p["rule"] == "tahun-ke-tahun"]
+    assert [(p["row"], p["fields"]) for p in jumps] == [
+        (code, ["jumlah_penduduk"]), (code, ["jumlah_ibu_hamil"]),
+        (code, ["jumlah_anak_24_59_bulan"])]
+    assert jumps[0]["severity"] == "warning"
+    assert jumps[0]["message"] == (f"Desa Air Anyir ({code}): «Jumlah Penduduk» 13, tahun lalu 4 "
+                                   "(3,2× tahun lalu); periksa kembali")
+    assert "(0,2× tahun lalu)" in jumps[1]["message"]  # 0.25: half to even, as Python
+    assert "7,6, tahun lalu 2,5 (3,0× tahun lalu)" in jumps[2]["message"]
+    assert not [p for p in want[1] + want[2] if p["rule"] == "tahun-ke-tahun"]
+
+
+def test_the_semester_forms_sampled_against_last_year_say_the_same(node, kec, ctx):
+    cases, expected = [], []
+    for form in ("kec_analisis_situasi", "kec_capaian_semester_1", "kec_capaian_semester_2"):
+        spec = rules_for_browser(kec, form, ctx)
+        assert spec["year_over_year"]
+        for seed in range(3):
+            doc = _broken(sample_document(kec, form, ctx, rng=random.Random(seed)),
+                          random.Random(seed + 5))
+            last = sample_document(kec, form, ctx, rng=random.Random(seed + 40))
+            for values in last.get("desa", {}).values():  # some values a third or a quarter
+                for k, v in list(values.items()):
+                    if isinstance(v, int) and not isinstance(v, bool) and seed % 2:
+                        values[k] = v // 4 + 1
+            cases.append((spec, doc, last))
+            expected.append(server(kec, form, doc, dataclasses.replace(ctx, previous=last)))
+    got = browser(node, cases)
+    said = 0
+    for have, want in zip(got, expected):
+        assert rule_problems(have) == rule_problems(want)
+        said += sum(p["rule"] == "tahun-ke-tahun" for p in want)
+    assert said > 5

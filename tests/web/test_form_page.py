@@ -439,11 +439,13 @@ def test_rows_totals_and_unsaved_changes_in_a_browser(app):
 
         page.on("dialog", answer)
         page.goto(base + PAGE)
-        # The lean table's cells get their key, label and problem box from the script.
+        # The lean table's cells get their key and problem box from the script; their
+        # label (column header, row header) is the server's.
         key = f"{FORM}/desa/{D1}/jumlah_penduduk"
         cell = page.locator(f'td[data-cell="{key}"]')
         assert cell.locator(f'[data-problems-for="{key}"]').count() == 1
-        assert cell.locator("input").get_attribute("aria-labelledby").startswith("r")
+        column, row = cell.locator("input").get_attribute("aria-labelledby").split()
+        assert column.startswith("h") and row.startswith("r")
         page.locator(f'[name="{key}"]').fill("1.234")
         total = page.locator(f'[data-total="{FORM}/desa/jumlah_penduduk"]')
         assert total.inner_text() == "1.234"

@@ -76,7 +76,9 @@
           if (v !== null) td.setAttribute("data-value", JSON.stringify(v));
           continue;
         }
-        input.setAttribute("aria-labelledby", th.id + " " + heads[i - 1]);
+        if (!input.hasAttribute("aria-labelledby")) {  // the server writes it
+          input.setAttribute("aria-labelledby", heads[i - 1] + " " + th.id);
+        }
         if (input.tagName === "INPUT") {
           input.setAttribute("inputmode", /^(number|percent)$/.test(kinds[i - 1]) ? "decimal" : "numeric");
         }

@@ -9,7 +9,10 @@
  *   AksiRules.attach(element, spec)  -> the form on the page: reads the cells by their
  *                                       cell-key names, writes the messages.
  * Script tags <script type="application/json" data-aksi-rules="FORM"> are attached by
- * themselves once the page is parsed.
+ * themselves once the page is parsed. The stage page's tag holds only the context ({form,
+ * year, row_kind, src}): the form's part is fetched from ``src`` (the same for every
+ * region, cached a year) and each per-region row is named from its row header as
+ * validate.region_label names it.
  *
  * The engine's meaning of the operators (engine/forms/logic.py), not json-logic-js's own:
  * a `var` that is not filled (absent or null) makes the whole rule not judged, where
@@ -519,6 +522,31 @@
     }
   }
 
+  /** jsonschema's equality of JSON values (true is not 1, 1 is 1.0). */
+  function sameJson(a, b) {
+    if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b)) { return false; }
+    if (Array.isArray(a)) {
+      return a.length === b.length && a.every(function (x, i) { return sameJson(x, b[i]); });
+    }
+    if (isMapping(a)) {
+      var ka = Object.keys(a);
+      return ka.length === Object.keys(b).length && ka.every(function (k) {
+        return has(b, k) && sameJson(a[k], b[k]);
+      });
+    }
+    return a === b;
+  }
+
+  function inEnum(values, v) { return values.some(function (e) { return sameJson(e, v); }); }
+
+  /** The ``enum`` and ``const`` of a value's schema (validate._reason's words). */
+  function valueReasons(f, v) {
+    var out = [];
+    if (has(f, "enum") && !inEnum(f.enum, v)) { out.push("pilihan " + shown(v) + " tidak dikenal"); }
+    if (has(f, "const") && !sameJson(f.const, v)) { out.push("harus " + shown(f.const)); }
+    return out;
+  }
+
   function fieldReasons(f, v) {
     var out = [];
     if (v === undefined) { return out; }
@@ -527,9 +555,10 @@
       if (!types.some(function (t) { return isType(v, t); })) {
         out.push("harus " + types.map(function (t) { return has(KINDS, t) ? KINDS[t] : t; })
           .join(" atau ") + ", bukan " + shown(v));
-        return out; // the other keywords below judge only values of their own type
+        return out.concat(valueReasons(f, v)); // the bounds judge only numbers, length text
       }
     }
+    out = out.concat(valueReasons(f, v));
     if (typeof v === "number") {
       if (has(f, "minimum") && v < f.minimum) {
         out.push("tidak boleh kurang dari " + shown(f.minimum) + " (terisi " + shown(v) + ")");
@@ -550,17 +579,99 @@
     return out;
   }
 
-  /** Problems of the cells of one row by the schema keywords each input carries. */
+  /** Does ``row`` satisfy an ``if`` of ``properties`` (enum, const) and ``required``? */
+  function satisfies(schema, row) {
+    if (!isMapping(row)) { return true; } // both keywords judge objects only
+    var props = schema.properties || {};
+    return (schema.required || []).every(function (n) { return has(row, n); }) &&
+      Object.keys(props).every(function (n) {
+        return !has(row, n) || valueReasons(props[n], row[n]).length === 0;
+      });
+  }
+
+  /** Problems of the cells of one row by the schema keywords each input carries, and the
+   *  ``then`` of each ``if`` of the row's schema the row meets (client_rules._conditions). */
   function rowFieldProblems(spec, sectionName, key, row) {
     var idx = indexed(spec), entry = idx.sections[sectionName], out = [];
     if (!entry || !isMapping(row)) { return out; }
     var shownRow = typeof key === "number" ? key + 1 : key, head = rowLabel(spec, entry.spec, key);
+    function add(name, reason) {
+      var label = has(entry.spec.fields, name) ? entry.spec.fields[name].label : "«" + name + "»";
+      out.push(problem(ERROR, spec, head + ": " + label + ": " + reason, sectionName,
+                       shownRow, [name], null));
+    }
     Object.keys(row).forEach(function (name) {
       var f = entry.spec.fields[name];
       if (!f || row[name] === null) { return; } // null: not filled (draft)
-      fieldReasons(f, row[name]).forEach(function (reason) {
-        out.push(problem(ERROR, spec, head + ": " + f.label + ": " + reason, sectionName,
-                         shownRow, [name], null));
+      fieldReasons(f, row[name]).forEach(function (reason) { add(name, reason); });
+    });
+    (entry.spec.conditions || []).forEach(function (c) {
+      if (!satisfies(c["if"], row)) { return; }
+      var props = c.then.properties || {};
+      Object.keys(props).forEach(function (name) {
+        if (!has(row, name)) { return; }
+        valueReasons(props[name], row[name]).forEach(function (reason) { add(name, reason); });
+      });
+      (c.then.required || []).forEach(function (name) {
+        if (!has(row, name)) { add(name, "belum diisi"); }
+      });
+    });
+    return out;
+  }
+
+  // -- year over year (validate._jump_problems) ---------------------------------------------
+
+  var WARNING = "warning", JUMP = "tahun-ke-tahun";
+
+  /** Python's f"{x:.1f}": toFixed rounds an exact tie (x.25, x.75) half up, Python to even. */
+  function oneDecimal(x) {
+    var sign = x < 0 || Object.is(x, -0) ? "-" : "", a = Math.abs(x);
+    if (a >= 1e21) { return sign + BigInt(a).toString() + ".0"; }
+    var quarters = a * 4;
+    if (Number.isInteger(quarters) && quarters % 2 === 1) {
+      var n = Math.floor(a * 10);
+      if (n % 2 === 1) { n += 1; }
+      return sign + Math.floor(n / 10) + "." + (n % 10);
+    }
+    return sign + a.toFixed(1);
+  }
+
+  /** The jumps of one row of a per-region section against last year's row ``before``
+   *  (``jumps``: the section's year_over_year entries unless given). */
+  function rowJumpProblems(spec, sectionName, key, row, before, jumps) {
+    var idx = indexed(spec), entry = idx.sections[sectionName], out = [];
+    if (!entry || entry.spec.kind !== PER_REGION || !isMapping(row) || !isMapping(before)) {
+      return out;
+    }
+    (jumps || spec.year_over_year || []).forEach(function (yoy) {
+      if (yoy.section !== sectionName) { return; }
+      yoy.fields.forEach(function (name) {
+        var value = get(row, name), last = get(before, name);
+        if (typeof value !== "number" || typeof last !== "number" || last <= 0) { return; }
+        if (!(value > last * yoy.factor || value * yoy.factor < last)) { return; }
+        var label = has(entry.spec.fields, name) ? entry.spec.fields[name].label : "«" + name + "»";
+        out.push(problem(WARNING, spec, rowLabel(spec, entry.spec, key) + ": " + label + " " +
+          shown(value) + ", tahun lalu " + shown(last) + " (" +
+          oneDecimal(value / last).replace(".", ",") + "× tahun lalu); periksa kembali",
+          sectionName, key, [name], JUMP));
+      });
+    });
+    return out;
+  }
+
+  /** Every jump of ``doc`` against last year's document ``previous`` (yoy by yoy, row by
+   *  row, as the server). */
+  function jumpProblems(spec, doc, previous) {
+    var idx = indexed(spec), out = [];
+    if (!previous) { return out; }
+    (spec.year_over_year || []).forEach(function (yoy) {
+      if (!has(idx.sections, yoy.section)) { return; }
+      var section = idx.sections[yoy.section].spec, now = get(doc, section.name),
+        before = get(previous, section.name);
+      if (section.kind !== PER_REGION || !isMapping(now) || !isMapping(before)) { return; }
+      rowsOf(section, now).forEach(function (kr) {
+        out = out.concat(rowJumpProblems(spec, section.name, kr[0], kr[1], get(before, kr[0]),
+                                         [yoy]));
       });
     });
     return out;
@@ -573,8 +684,9 @@
 
   /** Every problem the browser finds in ``doc``, in the server's order: the schema
    *  keywords of the inputs, then the rules (rule by rule, row by row), then the rows that
-   *  must differ; errors first. */
-  function check(spec, doc) {
+   *  must differ, then the jumps from last year's document ``previous`` (optional);
+   *  errors first. */
+  function check(spec, doc, previous) {
     var idx = indexed(spec), fieldProblems = [], ruleProblems = [];
     spec.sections.forEach(function (s) {
       rowsOf(s, get(doc, s.name)).forEach(function (kr) {
@@ -591,7 +703,8 @@
         });
       }
     });
-    return errorsFirst(fieldProblems.concat(ruleProblems, uniqueProblems(spec, doc)));
+    return errorsFirst(fieldProblems.concat(ruleProblems, uniqueProblems(spec, doc),
+                                            jumpProblems(spec, doc, previous)));
   }
 
   // -- reading what is typed ---------------------------------------------------------------
@@ -821,7 +934,11 @@
           c.serverInvalid = true;
         }
       });
-      each("[data-cell]", "data-cell", function (c, el) { c.holder = el; });
+      each("[data-cell]", "data-cell", function (c, el) {
+        c.holder = el;
+        var small = el.querySelector("small"); // last year's value, as the server shows it
+        c.last = small ? small.textContent : null;
+      });
       each("[data-problems-for]", "data-problems-for", function (c, el) { c.box = el; });
     }
     scan();
@@ -860,6 +977,16 @@
       }
       doc[s.name] = value;
       return [null, value];
+    }
+
+    /** Last year's values of a row, read from the page. */
+    function lastRow(r) {
+      var fields = idx.sections[r.section].spec.fields, out = {};
+      r.keys.forEach(function (key) {
+        var c = cells[key], v = c.last ? valueOfText(fields[c.field], c.last) : null;
+        if (typeof v === "number") { out[c.field] = v; }
+      });
+      return out;
     }
 
     /** A problem with the cells it is about and the cell its message goes to. */
@@ -926,7 +1053,8 @@
       }
       var r = rows[scope], kv = readRow(r);
       return rowFieldProblems(spec, r.section, kv[0], kv[1])
-        .concat(rowRuleProblems(spec, r.section, kv[0], kv[1]))
+        .concat(rowRuleProblems(spec, r.section, kv[0], kv[1]),
+                rowJumpProblems(spec, r.section, kv[0], kv[1], lastRow(r)))
         .map(function (p) { return placed(p, r.row); });
     }
 
@@ -1179,9 +1307,48 @@
     };
   }
 
+  /** validate.region_label: "Desa Air Anyir (19.01.01.2001)" (``name`` as the server
+   *  writes it in the row header). */
+  function regionLabel(code, name, kind) {
+    if (kind === "desa") {
+      var last = code.split(".").pop();
+      kind = last.charAt(0) === "1" ? "Kelurahan" : "Desa";
+    }
+    return kind + " " + name + " (" + code + ")";
+  }
+
+  /** The labels of the per-region rows of ``form`` on the page: each row's header starts
+   *  with the region's name (forms/macros.html, form_page.SectionView.region_body). */
+  function rowsOnPage(root, form, kind) {
+    var rows = {};
+    var found = root.querySelectorAll('table[data-section^="' + form + '/"] tr[data-row]');
+    Array.prototype.forEach.call(found, function (tr) {
+      var th = tr.cells[0], first = th && th.firstChild;
+      var name = first && first.nodeType === 3 ? first.nodeValue : "";
+      if (name) { rows[tr.getAttribute("data-row")] = regionLabel(tr.getAttribute("data-row"), name, kind); }
+    });
+    return rows;
+  }
+
+  /** The whole spec of a stage page's context: the form's part fetched from ``src``. */
+  function completed(root, context, done) {
+    if (typeof fetch !== "function") { return; }
+    fetch(context.src, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (answer) { return answer.ok ? answer.json() : null; })
+      .then(function (part) {
+        if (!part) { return; }
+        done(Object.assign({}, part, {year: context.year,
+          rows: rowsOnPage(root, context.form, context.row_kind)}));
+      })
+      .catch(function (e) {
+        // no browser rules then: the server checks on every save
+        if (typeof console !== "undefined") { console.error("AksiRules:", e); }
+      });
+  }
+
   /** Attach every <script type="application/json" data-aksi-rules="FORM"> in ``root``:
    *  to the <form> holding the form's cells, or the whole page when they are spread over
-   *  several. */
+   *  several. A context-only spec ({src, ...}) is attached once its part has arrived. */
   function attachAll(root) {
     root = root || document;
     var attached = [];
@@ -1200,7 +1367,11 @@
       if (!home || spread) {
         home = document.body;
       }
-      attached.push(attach(home, spec));
+      if (spec && !spec.rules && typeof spec.src === "string") {
+        completed(root, spec, function (whole) { script.aksiRules = attach(home, whole); });
+        return;
+      }
+      attached.push(script.aksiRules = attach(home, spec));
     });
     return attached;
   }
@@ -1214,5 +1385,5 @@
   }
 
   return {check: check, attach: attach, attachAll: attachAll, parseNumber: parseNumber,
-          valueOfText: valueOfText, shown: shown, explain: explain};
+          valueOfText: valueOfText, shown: shown, explain: explain, regionLabel: regionLabel};
 }));
