@@ -13,7 +13,8 @@ def stage_comments(path: Path) -> dict[str, str]:
     """Stage id -> the comment lines directly above its entry, joined, ``#`` removed
     (none when the file cannot be read)."""
     doc, _ = source.read(path)
-    if doc is None or not isinstance(doc.data, dict) or not isinstance(doc.data.get("stages"), list):
+    data = doc.data if doc is not None else None
+    if not isinstance(data, dict) or not isinstance(data.get("stages"), list):
         return {}
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     out = {}

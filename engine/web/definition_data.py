@@ -57,7 +57,8 @@ def file_of(definition: Definition) -> Path | None:
 
 def running(session: Session) -> list[dict]:
     """Per level, stored version and year: how many cases run on it, oldest year first."""
-    versions = dict(session.execute(select(DefinitionRow.content_hash, DefinitionRow.version)).all())
+    versions = dict(session.execute(
+        select(DefinitionRow.content_hash, DefinitionRow.version)).all())
     rows = session.execute(
         select(Case.level, Case.definition_hash, Case.year, func.count())
         .group_by(Case.level, Case.definition_hash, Case.year)

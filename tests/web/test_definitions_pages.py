@@ -20,7 +20,8 @@ from .conftest import KEC, USERS, sign_in
 
 
 def _mermaid(page: str) -> list[str]:
-    return [html.unescape(t) for t in re.findall(r'<pre class="mermaid"[^>]*>(.*?)</pre>', page, re.S)]
+    found = re.findall(r'<pre class="mermaid"[^>]*>(.*?)</pre>', page, re.S)
+    return [html.unescape(t) for t in found]
 
 
 def _cli(*args: str) -> str:
@@ -123,7 +124,8 @@ def test_unknown_levels_versions_and_years_are_404(on_disk, client, defs):
     assert client.get("/definisi/kecamatan?versi=abc").status_code == 404
     assert client.get("/definisi/kecamatan?versi=" + "0" * 64).status_code == 404
     # A version of another level is not this level's.
-    assert client.get(f"/definisi/kabkota?versi={defs['kecamatan'].content_hash}").status_code == 404
+    other = defs["kecamatan"].content_hash
+    assert client.get(f"/definisi/kabkota?versi={other}").status_code == 404
     assert client.get("/kalender/1999").status_code == 404
 
 

@@ -59,8 +59,9 @@ def test_mermaid_draws_the_diagrams_under_the_policy(app, browser, width):
                     assert drawn.count() == diagrams, name
                     assert page.locator("svg[aria-roledescription=error]").count() == 0, name
                     # Drawn with its styles: a node's fill is not the black of no style.
-                    fill = page.evaluate("getComputedStyle(document.querySelector("
-                                         "'figure.diagram svg rect, figure.diagram svg path')).fill")
+                    fill = page.evaluate(
+                        "getComputedStyle(document.querySelector("
+                        "'figure.diagram svg rect, figure.diagram svg path')).fill")
                     assert fill not in ("rgb(0, 0, 0)", ""), (name, fill)
                 _shot(page, name, width)
             assert not [p for p in problems if "Content Security Policy" in p], problems
@@ -84,7 +85,10 @@ def test_the_inbox_marks_read_in_the_browser(app, browser):
             page.locator("button", has_text="Tandai dibaca").first.click()
             page.wait_for_load_state()
             after = page.locator("header .badge.count [aria-hidden=true]")
-            assert (after.count() == 0) if before == "1" else after.inner_text() == str(int(before) - 1)
+            if before == "1":
+                assert after.count() == 0
+            else:
+                assert after.inner_text() == str(int(before) - 1)
             assert page.locator("td span.muted", has_text="Sudah dibaca").count() == 1
         finally:
             context.close()
