@@ -229,11 +229,11 @@ def plain_writer(f: Field, kind: str, editable: bool, prefix: str,
     id and last year's text, all escaped; value) -> the cell's markup, or None when this
     column's cells need the template's full markup (``forms/macros.html`` ``td``).
     static/forms.js adds the rest (data-cell, data-value, problem box) from the table's
-    data-fields and the row's data-row. Written here rather than in the template: the largest table has ~6500
-    cells, and a macro call (or a Python object) per cell costs most of the page's time.
-    The layout is fixed per column; only the value (escaped) and the row key vary. Last
-    year's value is a plain ``<small>`` under it (``.grid td small``: a class on 6500
-    cells costs ~1 KB compressed); the cell's end tag is left to the parser (HTML closes a
+    data-fields and the row's data-row. Written here rather than in the template: the
+    largest table has ~6500 cells, and a macro call (or a Python object) per cell costs
+    most of the page's time. The layout is fixed per column; only the value (escaped) and
+    the row key vary. Last year's value is a plain ``<small>`` under it (``.grid td
+    small``: a class on 6500 cells costs ~1 KB compressed); the cell's end tag is left to the parser (HTML closes a
     ``td`` at the next ``td`` or ``</tr>``; ~0.6 KB). An input is labelled by ``head`` (its
     column header's id) and its row header's id."""
     name = str(escape(f.name))

@@ -558,8 +558,9 @@ def test_a_jump_from_last_year_is_the_servers_warning(node, kec, ctx, analisis):
     row, last = now["desa"][code], before["desa"][code]
     last.update(jumlah_penduduk=4, jumlah_ibu_hamil=4, jumlah_ibu_nifas=0, jumlah_anak_0_5_bulan=8,
                 jumlah_anak_6_23_bulan=10, jumlah_anak_24_59_bulan=2.5)
-    row.update(jumlah_penduduk=13, jumlah_ibu_hamil=1, jumlah_ibu_nifas=50, jumlah_anak_0_5_bulan=24,
-               jumlah_anak_6_23_bulan="banyak", jumlah_anak_24_59_bulan=7.6)
+    row.update(jumlah_penduduk=13, jumlah_ibu_hamil=1, jumlah_ibu_nifas=50,
+               jumlah_anak_0_5_bulan=24, jumlah_anak_6_23_bulan="banyak",
+               jumlah_anak_24_59_bulan=7.6)
     before["desa"].pop(other)
     now["desa"][other]["jumlah_penduduk"] = 10 ** 6
     docs = [(now, before), (analisis, analisis), (now, None)]

@@ -89,5 +89,6 @@ def test_the_api_refuses_bad_marks_and_changes_nothing(app):  # noqa: F811
                        headers=headers).status_code == 400
     approve = f"/api/v1/tasks/{YEAR}/{KEC}/{STAGE}/approve"
     answer = client.post(approve, json={"marks": MARKS}, headers=headers)
-    assert answer.status_code == 422 and "bukan pemicu untuk mengembalikan" in str(answer.get_json())
+    assert answer.status_code == 422
+    assert "bukan pemicu untuk mengembalikan" in str(answer.get_json())
     assert stored(app) == before
