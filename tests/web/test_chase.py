@@ -189,6 +189,9 @@ def test_ingatkan_reaches_exactly_the_waited_for_roles_once_a_day(late):
     listed = client.get("/kejar").get_data(as_text=True)
     assert "Analisis Situasi&#39; Sungailiat terkirim ke Operator Kecamatan" in listed
     assert listed.count("Sudah diingatkan hari ini") == 1 and listed.count(">Ingatkan<") == 7
+    inbox = signed_in(late, user("operator", "19.01.01")).get("/kotak-masuk").get_data(as_text=True)
+    assert "Diingatkan:</strong> Pengingat dari " + SUPERVISOR in inbox  # not an escalation
+    assert "Eskalasi" not in inbox
     again = _remind(client)
     assert again.status_code == 302
     assert "sudah diingatkan hari ini" in client.get("/kejar").get_data(as_text=True)
