@@ -27,16 +27,21 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import default_exceptions
 
+import datetime as dt
+
 from ..clock import utcnow
 from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
 from ..people import can_see, token_actor
+from ..regions import is_within
 from ..forms import documents as printable
 from ..forms import spec_of
 from ..forms.changes import send_back_on
 from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
 from ..runtime.dashboard import NATIONAL, dashboard
+from ..runtime.extensions import extend
 from ..runtime.inbox import inbox_for
+from ..runtime.nudges import nudge
 from ..runtime.reads import mark_read, unread_count
 from ..runtime.overdue import Filters, chase_areas, may_chase, may_chase_in, overdue
 from ..runtime.tasks import task_key
@@ -379,6 +384,85 @@ def region_dashboard():
             return _problem(404, "NotFound", f"wilayah '{region}' tidak ada", region=region)
         board = dashboard(session, region, year, utcnow())
     return jsonify(board.as_dict())
+
+
+@bp.post("/reminders/<int:year>/<region>/<stage>")
+def remind(year: int, region: str, stage: str):
+    """Remind now the people a stage waits for ("Ingatkan"), at most once a day per stage.
+    ---
+    post:
+      summary: Remind the people a stage waits for
+      description: For supervisors and approvers above the region. Delivered to the inboxes
+        of the roles whose turn it is (per unit's part) and recorded on the stage.
+      responses:
+        200:
+          description: Sent.
+          content:
+            application/json:
+              schema: Reminded
+        403: {}
+        422: {}
+    """
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    try:
+        with database().session() as session:
+            done = nudge(session, g.api_actor, region=region, stage=stage, year=year)
+            answer = {"days_late": done.days_late, "recipients": [
+                {"role": w.role, "role_name": w.role_name, "region": w.region_code,
+                 "unit": w.unit} for w in done.recipients]}
+    except AksiError as exc:
+        return _refusal(exc)
+    return jsonify(answer)
+
+
+@bp.post("/extensions/<int:year>/<region>/<stage>")
+def extend_deadline(year: int, region: str, stage: str):
+    """Extend a stage's deadline, here or in every region of its level within an area
+    (what ``aksi task extend`` does).
+    ---
+    post:
+      summary: Extend a deadline
+      description: For supervising roles above the regions concerned; all or nothing.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: Extension
+      responses:
+        200:
+          description: The regions whose deadline moved, those already done.
+          content:
+            application/json:
+              schema: Extended
+        403: {}
+        409: {}
+        422: {}
+    """
+    if not can_see(g.api_actor, region):
+        return _forbidden(region)
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    area, reason = body.get("area"), body.get("reason")
+    try:
+        until = dt.date.fromisoformat(body.get("until"))
+    except (TypeError, ValueError):
+        until = None
+    if until is None or not MIN_YEAR <= until.year <= MAX_YEAR + 1 \
+            or not isinstance(reason, (str, type(None))) \
+            or (area is not None and not (isinstance(area, str) and PATTERNS["region"].fullmatch(
+                area) and is_within(region, area))):
+        return _problem(400, "BadRequest", 'badan permintaan harus {"until": "YYYY-MM-DD", '
+                        '"reason": teks, "area": kode wilayah yang memuat wilayah ini (boleh '
+                        'tidak ada)}')
+    try:
+        with database().session() as session:
+            level = find_task(session, region, stage, year).level if area else None
+            report = extend(session, area=area or region, stage=stage, year=year, until=until,
+                            reason=reason or "", username=g.api_actor.username, level=level)
+    except AksiError as exc:
+        return _refusal(exc)
+    return jsonify(report.as_dict())
 
 
 @bp.get("/tasks/<int:year>/<region>/<stage>")

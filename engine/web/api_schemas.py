@@ -109,6 +109,8 @@ SHAPES: dict[str, dict[str, Any]] = {
                                        "items": {"$ref": "#/components/schemas/FormProblem"}}}),
     "Action": {"type": "object", "properties": {
         "reason": {"type": ["string", "null"]}, "data": _OBJECT,
+        "marks": {"type": "array", "items": _TEXT, "description": "A return with the cells "
+                  "concerned (form.section[.row].field), as the stage page's; without data."},
         "expected_version": {"type": ["integer", "null"],
                              "description": "The task's version read (409 if it moved)."}}},
     "InboxItem": _object(
@@ -173,6 +175,19 @@ SHAPES: dict[str, dict[str, Any]] = {
          "weeks": {"type": "array", "items": _object(
              {"week": _INT, "starts": {"type": "string", "format": "date"}, "due": _INT,
               "done": _INT})}}),
+    "Reminded": _object(
+        {"days_late": _INT, "recipients": {"type": "array", "items": _object(
+            {"role": _TEXT, "role_name": _TEXT, "region": _TEXT,
+             "unit": {"type": ["string", "null"]}})}}),
+    "Extension": {"type": "object", "required": ["until", "reason"], "properties": {
+        "until": {"type": "string", "format": "date",
+                  "description": "The new due day (end of day, each region's zone)."},
+        "reason": {"type": "string", "description": "Required, at most 2,000 characters."},
+        "area": {"type": ["string", "null"], "description": "Extend the stage in every "
+                 "region of its level within this area (which holds the region)."}}},
+    "Extended": _object({"extended": {"type": "array", "items": _TEXT},
+                         "skipped_done": {"type": "array", "items": _TEXT},
+                         "notices": _INT}),
     "StoredFile": _object({"sha256": _TEXT, "nama": _TEXT, "ukuran": _INT, "jenis": _TEXT},
                           description="Put this object into the file field with a save."),
     "Upload": _object({"file": {"type": "string", "contentMediaType": "application/octet-stream"},

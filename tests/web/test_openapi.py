@@ -286,3 +286,34 @@ def test_the_dashboard_for_supervisors_of_their_regions_only(app, client):
     operator = client.get(f"{PREFIX}/dashboard?year={YEAR}", headers=token(
         app, user("operator", KEC)))
     assert operator.status_code == 403 and operator.json["error"] == "NotPermitted"
+
+
+def test_remind_and_extend_as_the_who_to_chase_page(app, client):
+    url = f"{YEAR}/{KEC}/analisis_situasi"
+    with time_machine.travel(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc), tick=False):
+        supervisor = token(app, user("supervisor", "19.01"))
+        operator = token(app, user("operator", KEC))
+        assert client.post(f"{PREFIX}/reminders/{url}", headers=operator).status_code == 403
+        sent = client.post(f"{PREFIX}/reminders/{url}", headers=supervisor)
+        assert sent.status_code == 200 and sent.json["days_late"] > 0
+        assert {r["role"] for r in sent.json["recipients"]} == {"operator"}
+        again = client.post(f"{PREFIX}/reminders/{url}", headers=supervisor)
+        assert again.status_code == 422 and "besok" in again.json["message"]
+        assert client.get(f"{PREFIX}/inbox", headers=operator).json["unread"] >= 1
+
+        extension = f"{PREFIX}/extensions/{url}"
+        for bad in ({}, {"until": "2026-13-01", "reason": "x"}, {"until": "9999-12-31",
+                    "reason": "x"}, {"until": "2026-03-15", "reason": "x", "area": "19.02"}):
+            assert client.post(extension, json=bad, headers=supervisor).status_code == 400, bad
+        assert client.post(extension, json={"until": "2026-03-15", "reason": " "},
+                           headers=supervisor).status_code == 422
+        assert client.post(extension, json={"until": "2026-03-15", "reason": "Banjir"},
+                           headers=operator).status_code == 403
+        one = client.post(extension, json={"until": "2026-03-15", "reason": "Banjir"},
+                          headers=supervisor)
+        assert one.status_code == 200 and one.json["extended"] == [KEC]
+        every = client.post(extension, json={"until": "2026-03-20", "reason": "Banjir",
+                                             "area": "19.01"}, headers=supervisor)
+        assert every.status_code == 200 and len(every.json["extended"]) == 8
+        shown = client.get(f"{PREFIX}/tasks/{url}", headers=supervisor).json
+        assert shown["due_at"].startswith("2026-03-20")
