@@ -171,11 +171,10 @@ def dashboard(session: Session, region: str | None, year: int, now: dt.datetime)
     lower = [by_tier[t] for t in sorted(by_tier) if t > child_tier]
     children = _children(session, region, child_tier, child_level)
     _own_cells(session, children, year, now)
-    areas = [c for c in children if c.is_area]
+    areas = {c.code: c for c in children if c.is_area}
     initial = {level: d.lifecycle.initial for level, d in levels.items()}
-    for code, level, tally in _area_tallies(session, [c.code for c in areas], year, now,
-                                            initial):
-        child = next(c for c in areas if c.code == code)
+    for code, level, tally in _area_tallies(session, list(areas), year, now, initial):
+        child = areas[code]
         if level == child.level:
             continue  # its own stages are counted from its cells (the same numbers)
         child.below[level] = tally

@@ -138,3 +138,15 @@ def test_downloads_carry_the_children(client, started):
     assert rows[0][1] == "Wilayah" and {row[1] for row in rows[1:]} == names
     x = client.get(f"/pantau/{YEAR}/{KAB}/unduh/matriks.xlsx")
     assert x.status_code == 200 and x.data[:2] == b"PK"
+
+
+def test_a_camat_sees_their_kecamatan_only(client, started):
+    signed_in(client, user("approver", BANGKA_KECAMATAN[0]))
+    with started.session() as s:
+        name = s.scalar(select(Region.name).where(Region.code == BANGKA_KECAMATAN[0]))
+    page = client.get("/pantau")
+    assert page.status_code == 200 and f"Pantauan {name} · 2026" in page.get_data(as_text=True)
+    data = client.get(f"/pantau/{YEAR}/{BANGKA_KECAMATAN[0]}.json").get_json()
+    assert data["children"] == [] and len(data["stages"]) == data["progress"]["total"] > 0
+    for region in (KAB, BANGKA_KECAMATAN[1]):
+        assert client.get(f"/pantau/{YEAR}/{region}").status_code == 403
