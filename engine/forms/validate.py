@@ -90,7 +90,9 @@ _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
 
 
 def _drafted(schema: Any) -> Any:
-    """``schema`` without what only a complete document must have."""
+    """``schema`` without what only a complete document must have. An ``if`` is kept whole:
+    it is a condition, not a demand ("if skala is given and is desa"), and without its
+    ``required`` a row that does not say would meet it."""
     if isinstance(schema, list):
         return [_drafted(s) for s in schema]
     if not isinstance(schema, dict):
@@ -98,6 +100,9 @@ def _drafted(schema: Any) -> Any:
     out = {}
     for key, value in schema.items():
         if key in _DRAFT_DROPS:
+            continue
+        if key == "if":
+            out[key] = value
             continue
         if key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: _drafted(s) for name, s in value.items()}

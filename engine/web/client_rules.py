@@ -87,14 +87,15 @@ def _simple(schema: Any) -> bool:
 
 def _conditions(section: Section) -> list[dict]:
     """The ``if``/``then`` of a row's schema (its own and those under ``allOf``), as the
-    draft check reads them (`validate._drafted`: without ``required``), the simple ones."""
+    draft check reads them (`validate._drafted`: the ``then`` without ``required``, the
+    ``if`` whole), the simple ones."""
     _, _, row = _row_schema(plain(section.schema))
     found = [row] + [s for s in row.get("allOf") or () if isinstance(s, dict)]
     out = []
     for holder in found:
         if "if" not in holder or "then" not in holder or "else" in holder:
             continue
-        when, then = _drafted(holder["if"]), _drafted(holder["then"])
+        when, then = holder["if"], _drafted(holder["then"])  # the condition as it is
         if _simple(when) and _simple(then):
             out.append({"if": when, "then": then})
     return out

@@ -252,3 +252,22 @@ def test_each_missing_field_is_said_once(kec, ctx, doc):
              if p.row == f"{KEC}.2001" and p.message.endswith("belum diisi")]
     required = [f for f in spec_of(kec, ANALISIS).section("desa").fields if f.required]
     assert len(found) == len({p.fields for p in found}) == len(required) - 1
+
+
+def test_a_draft_keeps_the_condition_of_an_if_whole():
+    """A draft need not be complete, but an ``if`` is a condition: a row that does not give
+    ``skala`` does not meet "skala is desa", so the ``then`` does not bind it."""
+    import jsonschema
+
+    from engine.forms.validate import draft_schema
+    row = {"type": "object", "required": ["skala"],
+           "properties": {"skala": {"type": "string"}, "nilai": {"type": "integer"}},
+           "if": {"properties": {"skala": {"const": "desa"}}, "required": ["skala"]},
+           "then": {"required": ["nilai"], "properties": {"nilai": {"maximum": 10}}}}
+    drafted = draft_schema(row)
+    assert "required" not in drafted and "required" not in drafted["then"]
+    assert drafted["if"]["required"] == ["skala"]
+    check = jsonschema.Draft202012Validator(drafted)
+    assert check.is_valid({"nilai": 99})  # no skala: the condition is not met
+    assert not check.is_valid({"skala": "desa", "nilai": 99})
+    assert check.is_valid({"skala": "desa"})  # incomplete is fine in a draft
