@@ -7,8 +7,10 @@
   their hashes);
 - ``tasks``: the task list and one page per stage, where the allowed triggers are
   forms (CSRF-protected, like every POST);
-- ``monitor``: the supervisors' view of a year in their regions, stage by stage, with
-  the overdue ones counted and listed;
+- ``monitor``: the dashboard of a region for supervisors and approvers (children's
+  progress, the region x stage matrix, ranking, weekly chart; from the progress counters);
+- ``chase``: who to chase: the overdue list across the subtree, whose turn, Ingatkan,
+  deadline extensions, exports;
 - ``inbox``: the reminders and escalations addressed to the user's roles, read state per
   user, and the menu's unread count;
 - ``definitions``: the year on screen for every signed-in user: the calendar as a Gantt
@@ -20,7 +22,9 @@ Around them: ``edge`` checks and bounds every request before any view runs (no N
 lone surrogate, sizes, address parts by pattern, strict JSON), ``problems`` answers
 errors (pages in Bahasa Indonesia, 405 and 500 included; JSON under the API's prefix),
 ``headers`` adds the security headers (a Content-Security-Policy the pages satisfy;
-``Secure`` cookies and HSTS with ``AKSI_HTTPS=1``).
+``Secure`` cookies and HSTS with ``AKSI_HTTPS=1``). ``page_cache`` keeps what a page
+computed from a stage's data under the data's stamp, and ``fragments`` serves the stage
+page as one gzip stream around its form, compressed once.
 
 Every page but the health check and the sign-in needs a signed-in user, and every
 stage page checks that the user may see its region. ``aksi serve`` runs this app with
