@@ -53,7 +53,8 @@ def token(app, username: str) -> dict:
         return {"Authorization": f"Bearer {issue_token(s, username, 'uji')}"}
 
 
-def test_the_document_is_valid_openapi_and_refers_to_the_forms_schemas(forms_app, juknis_defs):  # noqa: F811
+def test_the_document_is_valid_openapi_and_refers_to_the_forms_schemas(
+        forms_app, juknis_defs):  # noqa: F811
     answer = forms_app.test_client().get(f"{PREFIX}/openapi.json")  # no token needed
     assert answer.status_code == 200 and answer.headers["ETag"]
     doc = answer.json
