@@ -306,7 +306,7 @@ def blockers_page(year: int, region: str, stage: str):
 def _remember_may_chase() -> None:
     """Before a page's view runs (and opens its own transaction, inside which a page may
     render: SQLite allows one writer), whether the menu offers the overdue list."""
-    if (request.endpoint in (None, "static") or request.blueprint == "api"
+    if (request.endpoint in (None, "static") or request.blueprint in ("api", "health")
             or not current_user.is_authenticated):
         return
     with database().session() as session:

@@ -38,6 +38,27 @@ def test_health_needs_no_sign_in(client):
     assert answer.status_code == 200 and answer.json["status"] == "ok"
 
 
+def test_health_costs_a_signed_in_client_what_it_costs_anyone(app, client):
+    """/healthz is the floor the benchmarks measure pages against: no user is loaded and
+    no menu is prepared for it, signed in or not."""
+    from sqlalchemy import event
+    engine = app.extensions["aksi.db"].engine
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        client.get("/healthz")
+        anonymous = len(seen)
+        assert sign_in(client, user("supervisor", "19.01")).status_code == 302
+        seen.clear()
+        assert client.get("/healthz").status_code == 200
+        assert len(seen) == anonymous, seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def test_every_page_asks_for_a_sign_in_first(client):
     for path in ("/", "/tugas", PAGE):
         answer = client.get(path)
