@@ -12,7 +12,7 @@
 - ``chase``: who to chase: the overdue list across the subtree, whose turn, Ingatkan,
   deadline extensions, exports;
 - ``inbox``: the reminders and escalations addressed to the user's roles, read state per
-  user, and the menu's unread count;
+  user (``menu`` reads the unread count and whether the overdue list is offered);
 - ``definitions``: the year on screen for every signed-in user: the calendar as a Gantt
   chart, each level's stage graph and lifecycle (Mermaid, vendored), its stages, roles
   and notices, the checker's findings and which years run which version;
@@ -52,7 +52,7 @@ from flask_wtf.csrf import CSRFProtect
 from ..errors import ConfigurationError
 from ..store import Database
 from . import (api, auth, chase, client_rules, definitions, edge, filters, form_entry, headers,
-               health, inbox, monitor, page_cache, problems, review, sheets, tasks)
+               health, inbox, menu, monitor, page_cache, problems, review, sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -79,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     problems.init_app(app)
     _fingerprint_static(app)
     page_cache.init_app(app)
+    menu.init_app(app)  # the unread count and the overdue list's link, read before views
     auth.init_app(app)
     filters.init_app(app)
     app.register_blueprint(health.bp)
@@ -87,7 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(review.bp)  # returning a stage or part with marked cells
     app.register_blueprint(form_entry.bp)
     app.register_blueprint(client_rules.bp)  # a form's rules for static/rules.js
-    app.register_blueprint(inbox.bp)  # /kotak-masuk and the menu's unread count
+    app.register_blueprint(inbox.bp)  # /kotak-masuk
     app.register_blueprint(monitor.bp)
     app.register_blueprint(definitions.bp)  # the calendar, diagrams and definitions
     chase.init_app(app)  # who to chase: the overdue list, Ingatkan, extensions, exports

@@ -20,7 +20,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, TextAreaField
@@ -303,23 +303,6 @@ def blockers_page(year: int, region: str, stage: str):
                            zone=place.timezone)
 
 
-def _remember_may_chase() -> None:
-    """Before a page's view runs (and opens its own transaction, inside which a page may
-    render: SQLite allows one writer), whether the menu offers the overdue list."""
-    if (request.endpoint in (None, "static") or request.blueprint in ("api", "health")
-            or not current_user.is_authenticated):
-        return
-    with database().session() as session:
-        g.aksi_may_chase = may_chase(session, current_user.actor)
-
-
-def nav_may_chase() -> bool:
-    """For the navigation: may the signed-in user open the overdue list?"""
-    return bool(g.get("aksi_may_chase")) and current_user.is_authenticated
-
-
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    app.before_request(_remember_may_chase)
-    app.add_template_global(nav_may_chase, "boleh_kejar")
     app.add_template_global(blocker_text, "blocker_text")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..runtime.inbox import inbox_for
-from ..runtime.reads import UNREAD_CAP, mark_read, unread_count
+from ..runtime.reads import mark_read
 from .auth import require_sign_in
 from .store import database
 
@@ -65,28 +65,3 @@ def mark():
     back = _item_id(request.form.get("sebelum"))
     return redirect(url_for("inbox.index", sebelum=back) + (f"#pesan-{one}" if one else ""))
 
-
-SKIP = {"api", "health"}  # blueprints whose answers have no menu
-
-
-@bp.before_app_request
-def count_unread() -> None:
-    """The menu's unread count, read before the view opens its own transaction (on SQLite
-    a second one opened while a view renders inside its own would wait for its lock)."""
-    if (request.endpoint in (None, "static") or request.blueprint in SKIP
-            or not current_user.is_authenticated):
-        return
-    with database().session() as session:
-        count = unread_count(session, current_user.actor)
-    g.inbox_unread = "" if not count else (f"{UNREAD_CAP - 1}+" if count >= UNREAD_CAP
-                                           else str(count))
-
-
-def unread() -> str:
-    """The navigation's unread count: "" when none, "99+" beyond the cap."""
-    return g.get("inbox_unread", "")
-
-
-@bp.app_context_processor
-def navigation() -> dict:
-    return {"inbox_unread": unread}
