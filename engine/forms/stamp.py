@@ -32,12 +32,13 @@ _PARTS = FormPart.__table__
 _ROLLUPS = FormRollup.__table__
 _TASKS = Task.__table__
 
-_PART_STAMPS = Prepared(select(_PARTS.c.unit, _PARTS.c.state, _PARTS.c.version)
-                        .where(_PARTS.c.task_id == bindparam("task_id"))
-                        .order_by(_PARTS.c.unit))
-_ROLLUP_STAMPS = Prepared(select(_ROLLUPS.c.child_code, _ROLLUPS.c.updated_at)
-                          .where(_ROLLUPS.c.task_id == bindparam("task_id"))
-                          .order_by(_ROLLUPS.c.child_code))
+_BOTH = (bindparam("this"), bindparam("before"))
+_PART_STAMPS = Prepared(select(_PARTS.c.task_id, _PARTS.c.unit, _PARTS.c.state, _PARTS.c.version)
+                        .where(_PARTS.c.task_id.in_(_BOTH))
+                        .order_by(_PARTS.c.task_id, _PARTS.c.unit))
+_ROLLUP_STAMPS = Prepared(select(_ROLLUPS.c.task_id, _ROLLUPS.c.child_code, _ROLLUPS.c.updated_at)
+                          .where(_ROLLUPS.c.task_id.in_(_BOTH))
+                          .order_by(_ROLLUPS.c.task_id, _ROLLUPS.c.child_code))
 _YEAR_BEFORE = Prepared(select(_TASKS.c.id, _TASKS.c.state, _TASKS.c.version,
                                _TASKS.c.definition_hash)
                         .where(_TASKS.c.region_code == bindparam("region"),
@@ -45,20 +46,25 @@ _YEAR_BEFORE = Prepared(select(_TASKS.c.id, _TASKS.c.state, _TASKS.c.version,
                                _TASKS.c.year == bindparam("year")))
 
 
-def _stage_stamp(session: Session, task_id: int, state: str, version: int,
-                 definition_hash: str) -> tuple:
-    return (task_id, state, version, definition_hash,
-            tuple(_PART_STAMPS.rows(session, task_id=task_id)),
-            tuple((code, at.isoformat() if at else None)
-                  for code, at in _ROLLUP_STAMPS.rows(session, task_id=task_id)))
-
-
 def data_stamp(session: Session, task: Any) -> tuple:
-    """The stamp of ``task``'s documents and last year's beside them (see the module)."""
-    this = _stage_stamp(session, task.id, task.state, task.version, task.definition_hash)
+    """The stamp of ``task``'s documents and last year's beside them (see the module):
+    (this year's, last year's or None), each (id, state, version, definition hash, its
+    parts' (unit, state, version), its roll-up rows' (child, time written)). Three
+    queries: last year's stage, then the parts and the roll-up rows of both at once."""
     before = _YEAR_BEFORE.first(session, region=task.region_code, stage=task.stage,
                                 year=task.year - 1)
+    ids = {"this": task.id, "before": before.id if before is not None else task.id}
+    parts: dict[int, list] = {}
+    for task_id, unit, state, version in _PART_STAMPS.rows(session, **ids):
+        parts.setdefault(task_id, []).append((unit, state, version))
+    rollups: dict[int, list] = {}
+    for task_id, code, at in _ROLLUP_STAMPS.rows(session, **ids):
+        rollups.setdefault(task_id, []).append((code, at.isoformat() if at else None))
+
+    def stamp(task_id: int, state: str, version: int, definition_hash: str) -> tuple:
+        return (task_id, state, version, definition_hash, tuple(parts.get(task_id, ())),
+                tuple(rollups.get(task_id, ())))
+    this = stamp(task.id, task.state, task.version, task.definition_hash)
     if before is None:
         return this, None
-    return this, _stage_stamp(session, before.id, before.state, before.version,
-                              before.definition_hash)
+    return this, stamp(before.id, before.state, before.version, before.definition_hash)

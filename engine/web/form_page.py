@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from ..forms.entry import (context_for, entry_triggers, last_year, part_start_state,
                            stage_documents, stage_problems, write_access)
 from ..forms.files import _size, short_name
-from ..forms.parts import Part, PartState, part_states
+from ..forms.parts import Part, PartState
 from ..forms.stamp import data_stamp
 from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
 from ..forms.validate import DRAFT, FormContext, Problem
@@ -618,6 +618,12 @@ def stage_stamp(session: Session, task: Any) -> tuple:
     return _request_memo(("stamp", task.id, task.version), lambda: data_stamp(session, task))
 
 
+def stage_parts(session: Session, task: Any) -> dict[str, PartState]:
+    """Unit -> its part's state and version, as the stage's data stamp read them."""
+    return {unit: PartState(unit, state, version)
+            for unit, state, version in stage_stamp(session, task)[0][4]}
+
+
 def kept_problems(session: Session, definition: Any, task: Any) -> list[Problem]:
     """`stage_check`'s problems, kept in the page cache under the stage's data stamp: the
     review panel's warnings without reading and checking the documents again."""
@@ -646,7 +652,7 @@ def form_page(session: Session, *, task: Any, definition: Any, actor: Any,
     stage = definition.stage(task.stage)
     if not any(f in definition.forms for f in stage.outputs):
         return None
-    parts = part_states(session, task.id)
+    parts = stage_parts(session, task)
     unit = entry_unit(task, definition, actor, parts)
     trigger = submit_trigger(definition, task, actor) if unit is not None else None
     marks = marks or {}

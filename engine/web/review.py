@@ -115,10 +115,16 @@ def _add_mark(marks: dict, key: str, kind: str, note: str, before: str | None) -
     marks.setdefault(key, []).append({"kind": kind, "note": note, "before": before})
 
 
-def review_panel(session: Session, *, task: Any, definition: Any, actor: Any) -> dict | None:
+_UNREAD = object()
+
+
+def review_panel(session: Session, *, task: Any, definition: Any, actor: Any,
+                 returned: Any = _UNREAD) -> dict | None:
+    """``returned``: `changes.returned_info` of the stage when the caller has it read."""
     stage = definition.stage(task.stage)
     lc = definition.lifecycle
-    returned = changes.returned_info(session, definition, task)
+    if returned is _UNREAD:
+        returned = changes.returned_info(session, definition, task)
     if not stage.outputs and returned is None:
         return None
     level, region = task.level, task.region_code

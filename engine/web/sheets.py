@@ -49,7 +49,7 @@ from ..store.library import pinned
 from ..store.models import Attachment, AttachmentUse, Region
 from .auth import require_sign_in
 from .downloads import send_download
-from .form_page import stage_data
+from .form_page import stage_data, stage_parts
 from .store import database
 
 bp = Blueprint("sheets", __name__, url_prefix="/tugas/<int:year>/<region>/<stage>")
@@ -69,10 +69,13 @@ def init_app(app: Flask) -> None:
 
 # -- who may do what ---------------------------------------------------------------------------
 
-def writer(session: Session, definition: Any, task: Any, actor: Actor) -> entry.WriteAccess:
+def writer(session: Session, definition: Any, task: Any, actor: Actor, *,
+           parts: Mapping[str, Any] | None = None) -> entry.WriteAccess:
     """Whether ``actor`` writes a part of the stage (and may upload now): what `entry.save`
-    would allow (`engine.forms.entry.write_access`)."""
-    return entry.write_access(definition, task, actor, part_states(session, task.id))
+    would allow (`engine.forms.entry.write_access`). ``parts``: the part states when the
+    caller has them read already."""
+    return entry.write_access(definition, task, actor,
+                              part_states(session, task.id) if parts is None else parts)
 
 
 def _forms_of(definition: Any, stage_id: str) -> list[str]:
@@ -148,7 +151,7 @@ def sheets_panel(session: Session, *, task: Any, definition: Any, actor: Any) ->
     forms = _forms_of(definition, task.stage)
     if not forms:
         return None
-    who = writer(session, definition, task, actor)
+    who = writer(session, definition, task, actor, parts=stage_parts(session, task))
     parts = definition.stage(task.stage).parts
     unit = who.unit if who.writes else None
     shown = []

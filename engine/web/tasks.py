@@ -121,7 +121,7 @@ def stage_page(year: int, region: str, stage: str, *, form_override=None, status
         panel_args = dict(task=task, definition=definition, actor=current_user.actor)
         extra = form_override(session, task, definition, current_user.actor) \
             if form_override else {}
-        review = review_panel(session, **panel_args)
+        review = review_panel(session, **panel_args, returned=shown.returned)
         panels = dict(form_page=form_page(session, **panel_args, **extra,
                                           marks=review["marks"] if review else None),
                       review=review, sheets=sheets_panel(session, **panel_args))
