@@ -38,7 +38,8 @@ from ..runtime import find_task
 from ..runtime.reasons import REASON_MAX
 from ..store.library import pinned
 from .auth import require_sign_in
-from .form_page import kept_problems, stage_context
+from .form_page import kept_problems, stage_context, stage_stamp
+from .page_cache import page_cache
 from .store import database
 
 bp = Blueprint("review", __name__)
@@ -234,6 +235,27 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any,
             "stage_name": stage.name}
 
 
+def _most_rows(session: Session, task: Any, definition: Any,
+               reviews: Mapping[str, changes.PartReview], data_of: Any) -> dict[str, int]:
+    """"FORM/SECTION" -> the most rows any part holds in that repeating section: kept under
+    the stage's data stamp, so a reviewer's page does not read every part's data again."""
+    sections = [(form, s.name) for form in definition.stage(task.stage).outputs
+                if form in definition.forms
+                for s in spec_of(definition, form).sections if s.kind == ROWS]
+    if not sections:
+        return {}
+
+    def compute() -> tuple[dict[str, int], int]:
+        most: dict[str, int] = {}
+        for unit in reviews:
+            data = data_of(unit)[0]
+            for form, name in sections:
+                rows = (data.get(form) or {}).get(name) or []
+                most[f"{form}/{name}"] = max(most.get(f"{form}/{name}", 0), len(rows))
+        return most, 128 * len(most) + 128
+    return page_cache().get_or_compute(("most rows", stage_stamp(session, task)), compute)
+
+
 def _return_form(session: Session, *, task: Any, definition: Any, actor: Any, places: _Places,
                  reviews: Mapping[str, changes.PartReview], data_of: Any,
                  suggested: Iterable[str]) -> dict | None:
@@ -270,9 +292,7 @@ def _return_form(session: Session, *, task: Any, definition: Any, actor: Any, pl
     else:
         owns = None  # every field of the document
     fields, regions, repeated = [], False, 0
-    docs = {u: data_of(u)[0] for u in reviews} if any(
-        s.kind == ROWS for form in stage.outputs if form in definition.forms
-        for s in spec_of(definition, form).sections) else {}
+    most = _most_rows(session, task, definition, reviews, data_of)
     for form in stage.outputs:
         if form not in definition.forms:
             continue
@@ -285,8 +305,7 @@ def _return_form(session: Session, *, task: Any, definition: Any, actor: Any, pl
             if section.kind == PER_REGION:
                 regions = True
             if section.kind == ROWS:
-                for data in docs.values():
-                    repeated = max(repeated, len((data.get(form) or {}).get(section.name) or []))
+                repeated = max(repeated, most.get(f"{form}/{section.name}", 0))
             fields.append({"group": f"{spec.title} · {section.title}", "kind": section.kind,
                            "options": [{"value": f"{form}/{section.name}/{f.name}",
                                         "label": f.title + (f" ({f.unit})" if stage.parts and f.unit
