@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column, Index, Integer, MetaData, String, Table, bindparam, insert, literal, select, update,
@@ -36,7 +35,7 @@ from ..clock.deadlines import due_at
 from ..definitions import Definition, Stage
 from ..people import role_region
 from ..regions import ancestors
-from ..regions.zones import ZONES
+from ..regions.zones import ZONES, spoken_moment
 from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
 from ..store.prepared import Prepared
 from ..store.types import UTCDateTime
@@ -265,7 +264,7 @@ def _recipient(ref, task: Any, tiers: dict[str, int]) -> tuple[str, str] | None:
 def _message(notice: Any, task: Any, d: Definition, stage: Stage, regions: dict) -> str:
     region = regions.get(task.region_code)
     zone = region.timezone if region else "Asia/Jakarta"
-    when = notice.due_at.astimezone(ZoneInfo(zone)).strftime("%d-%m-%Y %H:%M")
+    when = spoken_moment(notice.due_at, zone)
     where = f"{task.region_code} {region.name}" if region else task.region_code
     state = d.lifecycle.states[task.state].name if task.state in d.lifecycle.states else task.state
     if notice.kind == REMINDER:

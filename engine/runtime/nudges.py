@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..clock import utcnow
 from ..errors import NotFound, NotPermitted, Refused
 from ..people import Actor
+from ..regions.zones import spoken_moment
 from ..store import events
 from ..store.library import pinned
 from ..store.models import FormPart, Notice, Region, Task
@@ -93,7 +93,7 @@ def _message(d, task, place, waiting: list[Waiting], late: int, by: str) -> str:
     who = ", ".join(dict.fromkeys(f"{w.role_name}" + (f" ({w.unit})" if w.unit else "")
                                   for w in waiting))
     state = d.lifecycle.states[task.state].name
-    when = task.due_at.astimezone(ZoneInfo(place.timezone)).strftime("%d-%m-%Y %H:%M")
+    when = spoken_moment(task.due_at, place.timezone)
     return (f"Pengingat dari {by}: tahap '{d.stage(task.stage).name}' {task.region_code} "
             f"{place.name} melewati tenggat {when} sejak {late} hari; status kini '{state}'. "
             f"Menunggu: {who}.")

@@ -85,7 +85,7 @@ def test_escalation_goes_to_the_parent_supervisor_and_lands_in_the_inbox(three_z
             and i["task"]["stage"] == "analisis_situasi"]
     assert len(mine) == 1
     assert mine[0]["message"].startswith("Eskalasi:")
-    assert "15-01-2026 23:59" in mine[0]["message"]  # shown in the region's own zone
+    assert "15 Januari 2026, 23.59 WITA" in mine[0]["message"]  # shown in the region's own zone
 
 
 def test_a_missed_reminder_fires_once_at_the_next_tick(three_zones):
@@ -315,7 +315,7 @@ def test_cli_extend_and_inbox(three_zones, defs):
     inbox = runner.invoke(main, base + ["inbox", "--as", "operator-a", "--json"])
     assert inbox.exit_code == 0, inbox.output
     items = json.loads(inbox.stdout)
-    assert [i["task"]["stage"] for i in items if "01-02-2026 23:59" in i["message"]] \
+    assert [i["task"]["stage"] for i in items if "1 Februari 2026, 23.59 WIB" in i["message"]] \
         == ["analisis_situasi", "analisis_situasi"]  # the 7-day and 1-day reminders
 
 
