@@ -222,7 +222,7 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
             continue
         refs = (stage.reminders if notice.kind == REMINDER else stage.escalations)[notice.rule].to
         recipients = [r for r in (_recipient(ref, task, tiers) for ref in refs) if r]
-        message = _message(notice, task, d, stage, regions)
+        message = _message(notice, task, d, stage, regions, now)
         inbox += [{"notice_id": notice.id, "task_id": task.id, "role": role,
                    "region_code": code, "created_at": now, "message": message}
                   for role, code in recipients]
@@ -261,7 +261,10 @@ def _recipient(ref, task: Any, tiers: dict[str, int]) -> tuple[str, str] | None:
     return (ref.role, region) if region else None
 
 
-def _message(notice: Any, task: Any, d: Definition, stage: Stage, regions: dict) -> str:
+def _message(notice: Any, task: Any, d: Definition, stage: Stage, regions: dict,
+             now: dt.datetime) -> str:
+    """The text stored with a fired notice. An escalation says how late the stage is when
+    it fires: the rule's days, or more when it fires later (a year started late)."""
     region = regions.get(task.region_code)
     zone = region.timezone if region else "Asia/Jakarta"
     when = spoken_moment(notice.due_at, zone)
@@ -270,5 +273,6 @@ def _message(notice: Any, task: Any, d: Definition, stage: Stage, regions: dict)
     if notice.kind == REMINDER:
         return (f"Pengingat: tahap '{stage.name}' {where} bertenggat {when} "
                 f"({notice.days} hari lagi); status kini '{state}'.")
+    late = max(notice.days, (now - notice.due_at).days)
     return (f"Eskalasi: tahap '{stage.name}' {where} melewati tenggat {when} "
-            f"sejak {notice.days} hari; status kini '{state}'.")
+            f"sejak {late} hari; status kini '{state}'.")

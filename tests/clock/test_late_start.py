@@ -58,6 +58,12 @@ def test_a_year_started_in_july_escalates_each_overdue_stage_once(db, defs):
         items = inbox_for(s, actor(s, "pengawas"), limit=1000)
     assert items and {i["kind"] for i in items} == {"escalation"}
     assert {i["task"]["region"][:5] for i in items} == {"19.01"}
+    # Each says how late its stage is when it fires, not only the rule's days.
+    for item in items:
+        late = (JULY + dt.timedelta(minutes=1) - dt.datetime.fromisoformat(item["due_at"])).days
+        assert f"sejak {late} hari" in item["message"], item["message"]
+    assert any(late > 30 for late in ((JULY - dt.datetime.fromisoformat(i["due_at"])).days
+                                      for i in items))
 
 
 def test_a_year_started_on_time_escalates_nothing_at_its_first_tick(db, defs):
