@@ -32,6 +32,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..definitions.dates import MONTHS_ID
 from ..errors import InvalidForm, NotPermitted
 from ..regions import ZONE_NAMES, tier_of, zone_of
 from .spec import FIELDS, PER_REGION, Field, Section, spec_of
@@ -41,8 +42,7 @@ HTML_TYPE = "text/html; charset=utf-8"
 PDF_TYPE = "application/pdf"
 FORMATS = {"html": HTML_TYPE, "pdf": PDF_TYPE}
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
+MONTHS = MONTHS_ID  # the one list of month names
 # A table wider than this many field columns is laid out on landscape pages, and one
 # wider than MAX_COLUMNS is split (along its column groups where it has them) into
 # several tables that repeat the row's key. A table of at most SHORT_TABLE rows shares

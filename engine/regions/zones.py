@@ -27,15 +27,14 @@ def zone_of(code: str) -> str:
     return WIB
 
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
-
-
 def spoken_moment(at: dt.datetime, zone: str) -> str:
     """"15 Januari 2027, 23.59 WIB": an instant as people in ``zone`` (IANA) write it; for
     the texts stored with a notice (inbox, e-mail, webhooks). Pages format with Babel
     (engine/web/filters.py), to the same result."""
     from zoneinfo import ZoneInfo
 
+    from ..definitions.dates import MONTHS_ID  # the one list of month names
+
     here = (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)).astimezone(ZoneInfo(zone))
-    return f"{here.day} {MONTHS[here.month - 1]} {here.year}, {here:%H.%M} {ZONE_NAMES.get(zone, zone)}"
+    return (f"{here.day} {MONTHS_ID[here.month - 1]} {here.year}, {here:%H.%M} "
+            f"{ZONE_NAMES.get(zone, zone)}")
