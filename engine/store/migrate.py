@@ -43,3 +43,12 @@ def head() -> str | None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def revisions() -> set[str]:
+    """Every schema revision this code knows (a backup of any of them can be restored)."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return {r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()}
