@@ -17,7 +17,7 @@ import time
 from sqlalchemy import func, select, update
 
 from _setup import definitions, fresh_database, url_from_env
-from engine.clock.tick import tick
+from engine.worker.tick import tick
 from engine.runtime.years import start_year
 from engine.store.models import Notice
 

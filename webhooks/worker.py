@@ -1,6 +1,6 @@
 """One pass of webhook work: queue new events, then deliver what is due.
 
-`run_once` is what ``aksi worker`` schedules (see engine/clock/scheduler.py) and
+`run_once` is what ``aksi worker`` schedules (composed in engine/cli/clock.py, scheduled by engine/worker/scheduler.py) and
 what ``aksi webhooks deliver`` runs once. Any number of processes may run it
 at the same time.
 """

@@ -4,11 +4,49 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Callable
 
 import click
 
-from ..clock.tick import tick
+from ..store import Database
+from ..worker.tick import tick
 from . import Context, main, pass_context
+
+Echo = Callable[[str], None]
+
+
+def worker_jobs(db: Database, echo: Echo | None = None) -> list[tuple[str, Callable[[], object]]]:
+    """The periodic work of ``aksi worker`` and ``aksi serve``: the tick, then webhook
+    delivery when subscriptions are configured."""
+
+    def run_tick() -> None:
+        report = tick(db)
+        if echo and (report.opened or report.reminders or report.escalations):
+            echo(f"tick {report.now}: {report.opened} dibuka, {report.reminders} pengingat, "
+                 f"{report.escalations} eskalasi")
+
+    jobs: list[tuple[str, Callable[[], object]]] = [("tick", run_tick)]
+    deliver = _webhook_job(db, echo)
+    if deliver is not None:
+        jobs.append(("webhooks", deliver))
+    return jobs
+
+
+def _webhook_job(db: Database, echo: Echo | None) -> Callable[[], object] | None:
+    try:
+        from webhooks import load_subscriptions, run_once
+    except ImportError:  # delivery not installed in this build
+        return None
+    subscriptions = load_subscriptions()
+    if not subscriptions:
+        return None
+
+    def deliver() -> None:
+        result = run_once(db, subscriptions)
+        if echo and any(getattr(result, k, 0) for k in ("delivered", "failed", "dead")):
+            echo(f"webhooks: {result}")
+
+    return deliver
 
 
 def _parse_now(value: str | None) -> dt.datetime | None:
@@ -44,6 +82,10 @@ def tick_command(ctx: Context, now_text: str | None, as_json: bool) -> None:
 @pass_context
 def worker_command(ctx: Context, interval: int) -> None:
     """Tick periodically (and deliver webhooks) until stopped; run any number of them."""
-    from ..clock.scheduler import run_worker
+    from ..worker.scheduler import run_worker
 
-    run_worker(ctx.database(), interval=interval, echo=lambda m: click.echo(m, err=True))
+    db = ctx.database()
+    jobs = worker_jobs(db, echo=lambda m: click.echo(m, err=True))
+    click.echo(f"worker: {', '.join(name for name, _ in jobs)} setiap {interval} detik pada "
+               f"{db.engine.url} (Ctrl-C untuk berhenti)", err=True)
+    run_worker(jobs, interval=interval)

@@ -19,7 +19,8 @@ from . import Context, main, pass_context
 @pass_context
 def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: bool) -> None:
     """Serve the web application (development server) and tick the clock."""
-    from ..clock.scheduler import start_background
+    from ..worker.scheduler import start_background
+    from .clock import worker_jobs
     from ..web import ConfigurationError, create_app
 
     db = ctx.database()
@@ -33,8 +34,8 @@ def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: b
         app = create_app(config)
     except ConfigurationError as exc:  # a weak AKSI_SECRET_KEY, a bad setting: said, no traceback
         raise click.ClickException(str(exc)) from None
-    scheduler = None if no_clock else start_background(db, interval=interval,
-                                                        echo=lambda m: click.echo(m, err=True))
+    scheduler = None if no_clock else start_background(
+        worker_jobs(db, echo=lambda m: click.echo(m, err=True)), interval=interval)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

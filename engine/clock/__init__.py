@@ -2,7 +2,7 @@
 
 - ``deadlines`` - when a stage opens and is due (end of day, region's zone, holidays).
 - ``tick``      - one idempotent pass: open stages whose day came, fire due reminders
-                  and escalations. Import it as ``engine.clock.tick``.
+                  and escalations. Import it as ``engine.worker.tick``.
 - ``scheduler`` - APScheduler running the tick (and webhook delivery) in a process.
 """
 

@@ -33,7 +33,7 @@ from typing import Callable
 
 from sqlalchemy import func, or_, select
 
-from ..clock.tick import tick
+from ..worker.tick import tick
 from ..definitions import DefinitionSet
 from ..errors import AksiError
 from ..forms.entry import part_start_state

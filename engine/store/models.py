@@ -110,7 +110,7 @@ class Task(Base):
     waits_on: Mapped[str | None] = mapped_column(String(100))
     opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    # True until the clock has seen the opening day come (see runtime/clock tick).
+    # True until the clock has seen the opening day come (see engine/worker/tick.py).
     opens_pending: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

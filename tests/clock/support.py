@@ -11,7 +11,7 @@ def tick_through(url: str, moments: list[str], seed: int, barrier) -> None:
     """A worker: tick at each moment (in order), as fast as it can, racing the others."""
     import random
 
-    from engine.clock.tick import tick
+    from engine.worker.tick import tick
     from engine.store import Database
 
     db = Database(url)

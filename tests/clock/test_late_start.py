@@ -8,7 +8,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from engine.clock.tick import tick
+from engine.worker.tick import tick
 from engine.people import actor
 from engine.people import add_user
 from engine.regions import load_regions

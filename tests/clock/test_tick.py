@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.cli import main
-from engine.clock.tick import tick
+from engine.worker.tick import tick
 from engine.people import actor
 from engine.regions import load_regions
 from engine.runtime import act_on, find_task, start_year

@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import select
 
-from engine.clock.tick import tick
+from engine.worker.tick import tick
 from engine.people import actor, add_user
 from engine.runtime.inbox import inbox_for
 from engine.runtime.reads import mark_read, unread_count

@@ -135,7 +135,7 @@ def test_a_locked_stage_says_in_sentences_what_it_waits_for_with_links(client):
 
 
 def test_the_overview_and_the_inbox_use_names(app, client):
-    from engine.clock.tick import tick
+    from engine.worker.tick import tick
 
     tick(app.extensions["aksi.db"], dt.datetime(2026, 1, 8, 2, tzinfo=UTC))  # 7-day reminders
     sign_in(client, user("supervisor", "19.01"))

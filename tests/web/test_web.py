@@ -214,7 +214,7 @@ def test_the_supervisors_overview_counts_and_links_the_overdue(app, client):
 
 
 def test_the_inbox_shows_reminders_for_the_users_roles_only(app, client):
-    from engine.clock.tick import tick
+    from engine.worker.tick import tick
 
     db = app.extensions["aksi.db"]
     import datetime as dt

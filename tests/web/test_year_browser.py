@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chromium import needs_browser, served
-from engine.clock.tick import tick
+from engine.worker.tick import tick
 
 from runtime.support import WORKFLOWS, user
 from .conftest import KEC, PASSWORD

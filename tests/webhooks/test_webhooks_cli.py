@@ -118,8 +118,8 @@ def test_the_commands_need_a_migrated_database(runner, tmp_path):
 
 def test_the_worker_schedules_delivery_when_subscriptions_exist(db, httpserver, tmp_path,
                                                                   monkeypatch):
-    """``aksi worker`` / ``aksi serve`` pick the webhooks up through engine.clock.scheduler."""
-    from engine.clock.scheduler import jobs_for
+    """``aksi worker`` / ``aksi serve`` pick the webhooks up through the jobs engine/cli/clock.py composes."""
+    from engine.cli.clock import worker_jobs as jobs_for
 
     receiver = Receiver()
     httpserver.expect_request("/dinkes", method="POST").respond_with_handler(receiver)

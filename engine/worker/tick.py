@@ -17,7 +17,7 @@ from ..runtime import gates, notices
 from ..store.library import pinned
 from ..store import Database
 from ..store.models import Task
-from .deadlines import utcnow
+from ..clock import utcnow
 
 _TASKS = Task.__table__
 
