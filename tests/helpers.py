@@ -91,15 +91,15 @@ def codes(findings: list[Finding], file: str | None = None) -> list[str]:
 
 def track_cli_databases(monkeypatch) -> list:
     """Every `Database` the CLI opens from now on, for the test to dispose of."""
-    import engine.cli as cli_package
+    import engine.store as store_package  # the CLI imports Database from here when it runs
 
     opened: list = []
-    real = cli_package.Database
+    real = store_package.Database
 
     def tracked(*args, **kwargs):
         db = real(*args, **kwargs)
         opened.append(db)
         return db
 
-    monkeypatch.setattr(cli_package, "Database", tracked)
+    monkeypatch.setattr(store_package, "Database", tracked)
     return opened

@@ -12,14 +12,14 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .. import safeyaml
+from .. import environment, safeyaml
 from . import checks, schema, source
 from .checks.references import forms_dir, rules_file, shown
 from .findings import DefinitionError, Finding, Severity
 from .model import Definition, DefinitionSet
 from .source import SourceDoc
 
-ENV_VAR = "AKSI_WORKFLOWS"
+ENV_VAR = environment.WORKFLOWS
 PACKAGED = Path(__file__).resolve().parents[2] / "workflows"
 
 

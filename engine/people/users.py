@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..definitions import DefinitionSet
 from ..regions import tier_of
@@ -94,7 +93,7 @@ def add_user(session: Session, definitions: DefinitionSet, username: str, *,
         session.add(user)
         audit.record(session, "user_created", actor=by, subject=username, at=now)
     if password is not None or password_hash is not None:
-        user.password_hash = password_hash or generate_password_hash(password)
+        user.password_hash = password_hash or _hash(password)
         ended = end_sessions(session, user.id) if user.id is not None else 0
         # a password set ends the sessions signed in before
         audit.record(session, "password_set", actor=by, subject=username, at=now,
@@ -127,18 +126,28 @@ def _grant(session: Session, definitions: DefinitionSet, user: User, role: str |
                  detail=detail)
 
 
+def _hash(password: str) -> str:
+    # Werkzeug (its hashing, and the HTTP modules it loads with it) is imported when a
+    # password is hashed or checked, not by every command that touches users.
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password)
+
+
 # Checked against when there is no user or no password: a refusal takes as long either
 # way, so the time of an answer does not tell which usernames exist.
 # Made on first use: hashing takes a fifth of a second, which every command would pay.
 @functools.cache
 def _nobody() -> str:
-    return generate_password_hash("tidak ada pengguna ini")
+    return _hash("tidak ada pengguna ini")
 
 
 def _verified(found, password: str) -> tuple[bool, bool]:
     """(known: an active user with a password, matches) for ``found`` (a user row or None):
     the hash is checked either way (`_nobody`), so both take as long."""
     known = found is not None and found.active and bool(found.password_hash)
+    from werkzeug.security import check_password_hash  # see _hash
+
     return known, check_password_hash(found.password_hash if known else _nobody(), password)
 
 

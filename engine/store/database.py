@@ -23,9 +23,10 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import environment
 from . import counts
 
-ENV_VAR = "AKSI_DATABASE_URL"
+ENV_VAR = environment.DATABASE_URL
 DEFAULT_URL = "sqlite:///aksi.db"
 
 

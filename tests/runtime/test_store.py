@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
 from engine.store import Database
-from engine.store.migrate import config, current, head
+from engine.store.migrate import config, current, head, revisions
 from engine.store.models import Base, Case, Region
 
 TABLES = {"regions", "definitions", "cases", "tasks", "users", "assignments", "events"}
@@ -24,6 +24,22 @@ def test_fresh_database_has_no_revision(raw_db):
     assert head() is not None
     assert current(raw_db) is None
     assert not TABLES & set(sa.inspect(raw_db.engine).get_table_names())
+
+
+def test_head_current_and_revisions_agree_with_alembic(db):
+    """The start-up check reads the scripts and the version table itself: it must say what
+    Alembic says, at head and at every older revision."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(config(db))
+    assert head() == scripts.get_current_head()
+    assert revisions() == {r.revision for r in scripts.walk_revisions()}
+    older = sorted(revisions())[-3]
+    command.downgrade(config(db), older)
+    with db.engine.connect() as conn:
+        assert current(db) == MigrationContext.configure(conn).get_current_revision() == older
+    db.upgrade()
+    assert current(db) == head()
 
 
 def test_upgrade_creates_schema_at_head(db):

@@ -1,0 +1,70 @@
+"""What a command imports before it runs: `aksi --help` only click, `aksi task show` not the
+web app, Alembic, spreadsheets or PDF (start-up is most of what a user waits for; the
+figures are in benchmarks/cli_start.py). Checked by the modules a real process loaded, not
+by time."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+import engine.cli
+from engine.cli import COMMANDS, main
+
+PROBE = """
+import atexit, json, sys
+atexit.register(lambda: sys.__stderr__.write("MODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
+from engine.cli import main
+sys.argv = ["aksi"] + sys.argv[1:]
+main()
+"""
+
+
+def loaded(*args: str, cwd: Path) -> set[str]:
+    """The modules a whole `aksi ARGS` process had imported when it ended."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line[len("MODULES "):]))
+
+
+def roots(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_help_imports_click_and_nothing_of_the_engine(tmp_path):
+    modules = loaded("--help", cwd=tmp_path)
+    assert {m for m in modules if m.startswith("engine")} == {
+        "engine", "engine.cli", "engine.environment"}
+    assert not roots(modules) & {"sqlalchemy", "yaml", "jsonschema", "flask", "lokal", "alembic"}
+
+
+def test_task_show_imports_no_web_app_alembic_spreadsheet_or_pdf(tmp_path):
+    db = f"sqlite:///{tmp_path}/a.db"
+    assert subprocess.run([sys.executable, "-c", PROBE, "--db", db, "db", "upgrade"],
+                          cwd=tmp_path, capture_output=True).returncode == 0
+    modules = loaded("--db", db, "task", "show", "19.01.01", "analisis_situasi", "--year",
+                     "2026", cwd=tmp_path)
+    assert "engine.cli.tasks" in modules  # it ran
+    assert not roots(modules) & {"flask", "alembic", "openpyxl", "weasyprint", "lokal",
+                                 "apispec", "jinja2"}
+    assert not {m for m in modules if m.startswith(("engine.web", "engine.simulation"))}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_listed_help_line_is_the_commands_own(name):
+    command = main.get_command(click.Context(main), name)
+    assert command is not None and command.name == name
+    assert COMMANDS[name][1] == command.get_short_help_str(limit=10**6)
+
+
+def test_every_command_module_is_listed():
+    listed = {module for modules, _ in COMMANDS.values() for module in modules}
+    present = {m.name for m in pkgutil.iter_modules(engine.cli.__path__)}
+    assert present == listed
