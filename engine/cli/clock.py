@@ -32,6 +32,18 @@ def worker_jobs(db: Database, echo: Echo | None = None) -> list[tuple[str, Calla
     return jobs
 
 
+def jobs_or_exit(db: Database, echo: Echo | None = None) -> list[tuple[str, Callable[[], object]]]:
+    """`worker_jobs`, or exit 1 saying what is wrong with the webhook subscriptions."""
+    try:
+        return worker_jobs(db, echo)
+    except Exception as exc:  # noqa: BLE001 - only the subscriptions' ConfigError is said
+        from webhooks import ConfigError
+
+        if isinstance(exc, ConfigError):
+            raise click.ClickException(str(exc)) from None
+        raise
+
+
 def _webhook_job(db: Database, echo: Echo | None) -> Callable[[], object] | None:
     try:
         from webhooks import load_subscriptions, run_once
@@ -82,10 +94,15 @@ def tick_command(ctx: Context, now_text: str | None, as_json: bool) -> None:
 @pass_context
 def worker_command(ctx: Context, interval: int) -> None:
     """Tick periodically (and deliver webhooks) until stopped; run any number of them."""
+    import logging
+
+    from .. import logs
     from ..worker.scheduler import run_worker
 
+    logs.configure()  # AKSI_LOG_FORMAT=json: one JSON object per line
+    log = logging.getLogger("aksi.worker")
     db = ctx.database()
-    jobs = worker_jobs(db, echo=lambda m: click.echo(m, err=True))
-    click.echo(f"worker: {', '.join(name for name, _ in jobs)} setiap {interval} detik pada "
-               f"{db.engine.url} (Ctrl-C untuk berhenti)", err=True)
+    jobs = jobs_or_exit(db, echo=log.info)
+    log.info("worker: %s setiap %d detik pada %s (Ctrl-C untuk berhenti)",
+             ", ".join(name for name, _ in jobs), interval, db.engine.url)
     run_worker(jobs, interval=interval)

@@ -20,7 +20,7 @@ from . import Context, main, pass_context
 def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: bool) -> None:
     """Serve the web application (development server) and tick the clock."""
     from ..worker.scheduler import start_background
-    from .clock import worker_jobs
+    from .clock import jobs_or_exit
     from ..web import ConfigurationError, create_app
 
     db = ctx.database()
@@ -35,7 +35,7 @@ def serve_command(ctx: Context, host: str, port: int, interval: int, no_clock: b
     except ConfigurationError as exc:  # a weak AKSI_SECRET_KEY, a bad setting: said, no traceback
         raise click.ClickException(str(exc)) from None
     scheduler = None if no_clock else start_background(
-        worker_jobs(db, echo=lambda m: click.echo(m, err=True)), interval=interval)
+        jobs_or_exit(db, echo=lambda m: click.echo(m, err=True)), interval=interval)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

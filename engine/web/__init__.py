@@ -22,7 +22,8 @@ Around them: ``edge`` checks and bounds every request before any view runs (no N
 lone surrogate, sizes, address parts by pattern, strict JSON), ``problems`` answers
 errors (pages in Bahasa Indonesia, 405 and 500 included; JSON under the API's prefix),
 ``headers`` adds the security headers (a Content-Security-Policy the pages satisfy;
-``Secure`` cookies and HSTS with ``AKSI_HTTPS=1``). ``page_cache`` keeps what a page
+``Secure`` cookies and HSTS with ``AKSI_HTTPS=1``), ``metrics`` serves ``/metrics`` for
+Prometheus and times every request, only with ``AKSI_METRICS=1``. ``page_cache`` keeps what a page
 computed from a stage's data under the data's stamp, and ``fragments`` serves the stage
 page as one gzip stream around its form, compressed once.
 
@@ -49,10 +50,11 @@ from flask import Flask, request
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
+from .. import logs
 from ..errors import ConfigurationError
 from ..store import Database
 from . import (api, auth, chase, client_rules, definitions, edge, filters, form_entry, headers,
-               health, inbox, menu, monitor, page_cache, problems, review, sheets, tasks)
+               health, inbox, menu, metrics, monitor, page_cache, problems, review, sheets, tasks)
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -61,6 +63,7 @@ MIN_SECRET_KEY = 32  # characters: secrets.token_hex(16) and up
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    logs.configure()  # AKSI_LOG_FORMAT=json: one JSON object per line
     app = Flask(__name__)
     app.config.from_mapping(DATABASE_URL=None, SECRET_KEY=None,
                             SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
@@ -73,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = str(key) if key else secrets.token_hex(32)
     app.extensions["aksi.db"] = Database(app.config["DATABASE_URL"])
     edge.init_app(app)  # first: its checks run before the CSRF check and every view
+    metrics.init_app(app)  # /metrics and request timing, with AKSI_METRICS=1 only
     csrf.init_app(app)
     compress.init_app(app)
     headers.init_app(app)
