@@ -12,6 +12,15 @@ current transaction, so it commits and rolls back with everything else.
 
 Limits, checked when compiling: no expanding (``IN``) parameters, and every parameter
 that has no value of its own in the statement must be passed by name.
+
+Errors. A driver error is raised as SQLAlchemy raises it (``DBAPIError.instance``: an
+``IntegrityError``, ``OperationalError``, ... wrapping the driver's), so code that catches
+SQLAlchemy's exceptions sees the same ones whichever path a statement took.
+
+Versions. Compiling reads SQLAlchemy's compiled-statement attributes (``positiontup``,
+``binds``, ``bind_names``, ``effective_value``), which are not public API: pyproject.toml
+pins the SQLAlchemy minor version the tests ran this module against
+(tests/runtime/test_prepared.py).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable, Insert
 
@@ -88,6 +98,14 @@ def _driver(session: Session) -> tuple[Dialect, Any]:
     return dialect, driver
 
 
+def _translated(dialect: Dialect, sql: str, values: Any, exc: Exception, *,
+                many: bool) -> BaseException:
+    """The driver's ``exc`` as SQLAlchemy would raise it (parameters hidden: they may hold
+    personal data, and messages reach logs)."""
+    return DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error,
+                               hide_parameters=True, dialect=dialect, ismulti=many)
+
+
 class Prepared:
     """One Core statement, compiled once per dialect, executed on the DB-API cursor."""
 
@@ -124,7 +142,12 @@ class Prepared:
         dialect, driver = _driver(session)
         compiled = self._compiled(dialect)
         cursor = driver.cursor()
-        cursor.execute(compiled.sql, self._values(compiled, params))
+        values = self._values(compiled, params)
+        try:
+            cursor.execute(compiled.sql, values)
+        except dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise _translated(dialect, compiled.sql, values, exc, many=False) from exc
         return compiled, cursor
 
     def write_many(self, session: Session, rows: list[dict[str, Any]]) -> None:
@@ -134,8 +157,11 @@ class Prepared:
         dialect, driver = _driver(session)
         compiled = self._compiled(dialect)
         cursor = driver.cursor()
+        values = [self._values(compiled, row) for row in rows]
         try:
-            cursor.executemany(compiled.sql, [self._values(compiled, row) for row in rows])
+            cursor.executemany(compiled.sql, values)
+        except dialect.loaded_dbapi.Error as exc:
+            raise _translated(dialect, compiled.sql, values, exc, many=True) from exc
         finally:
             cursor.close()
 

@@ -98,3 +98,23 @@ def test_write_many_runs_once_per_row(db):
         assert [(r.kind, r.year, r.at) for r in BY_KIND.rows(s, kind="submit")] == [
             ("submit", 2026, AT), ("submit", 2027, AT)]
         assert BY_KIND.first(s, kind="verify").payload["n"] == 3
+
+
+def test_driver_errors_arrive_as_sqlalchemy_raises_them(db):
+    """A constraint broken on the driver path is SQLAlchemy's IntegrityError (wrapping the
+    driver's), for one row and for many; SQLAlchemy's message leaves the parameters out (the
+    database's own message may quote the failing row, as it does through SQLAlchemy)."""
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    with pytest.raises(IntegrityError) as one:
+        with db.session() as s:
+            INSERT.write(s, **_event(kind=None))  # kind is NOT NULL
+    with pytest.raises(IntegrityError) as many:
+        with db.session() as s:
+            INSERT.write_many(s, [_event(), _event(kind=None)])
+    for raised in (one.value, many.value):
+        assert isinstance(raised, DBAPIError)
+        assert isinstance(raised.orig, db.engine.dialect.loaded_dbapi.Error)
+        assert "[parameters:" not in str(raised) and "parameters hidden" in str(raised)
+    with db.session() as s:  # both rolled back
+        assert BY_KIND.rows(s, kind="submit") == []
