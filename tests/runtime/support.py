@@ -135,3 +135,45 @@ def add_standard_users(session: Session, definitions) -> None:
     add_user(session, definitions, user("operator", "19"), role="operator", region="19", now=NOW)
     add_user(session, definitions, user("operator", "19.02.01"), role="operator",
              region="19.02.01", now=NOW)
+
+
+def race_tasks(url: str, pairs: list[tuple[str, str]], year: int, now_iso: str, seed: int,
+               barrier, results) -> None:
+    """Walk every (region, stage) of ``pairs`` to approved, racing other processes doing
+    the same; every attempt is its own transaction with the version it read. Puts
+    ("ok", Counter of outcomes) - or ("error", text) - on ``results``."""
+    from engine.errors import Conflict, Refused
+    from engine.runtime import act, find_task
+    from engine.store import Database
+
+    now = dt.datetime.fromisoformat(now_iso)
+    rng = random.Random(seed)
+    db = Database(url)
+    counts: Counter = Counter()
+    pending = list(pairs)
+    rng.shuffle(pending)
+    try:
+        barrier.wait(timeout=120)
+        deadline = time.monotonic() + 900
+        while pending:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(pending)} tasks never approved, e.g. {pending[0]}")
+            for code, stage in list(pending):
+                try:
+                    with db.session() as session:
+                        task = find_task(session, code, stage, year)
+                        if task.state == "approved":
+                            pending.remove((code, stage))
+                            continue
+                        trigger, role = NEXT[task.state]
+                        act(session, task=task, trigger=trigger, username=user(role, code),
+                            expected_version=task.version, now=now)
+                    counts[trigger] += 1
+                except (Conflict, Refused) as exc:
+                    counts[type(exc).__name__] += 1
+            rng.shuffle(pending)
+        results.put(("ok", dict(counts)))
+    except BaseException as exc:  # report, never hang the parent
+        results.put(("error", repr(exc)))
+    finally:
+        db.dispose()
