@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from ..definitions import Definition
 from ..forms import changes, entry, rollup
@@ -29,7 +29,7 @@ from ..forms.parts import set_every_state
 from ..people import Actor, acting_roles, actor
 from ..store.models import Task
 from ..store.prepared import Prepared
-from ..store import events
+from ..store import events, task_rows
 from . import counters, duties, gates, parts, scoring
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
@@ -62,11 +62,6 @@ _FIND = Prepared(select(*(_TASKS.c[name] for name in (
     "parent_code", "version", "done_at", "due_at"))).where(
     _TASKS.c.region_code == bindparam("region"), _TASKS.c.stage == bindparam("stage"),
     _TASKS.c.year == bindparam("year")))
-_MOVE = (update(_TASKS)
-         .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("read_version"))
-         .values(state=bindparam("new_state"), updated_at=bindparam("now"),
-                 done_at=bindparam("new_done_at"), version=_TASKS.c.version + 1))
-_UPDATE = Prepared(_MOVE)
 
 
 @dataclass(frozen=True)
@@ -174,10 +169,8 @@ def move(session: Session, *, task: Any, definition: Definition, trigger: str, d
     lc = definition.lifecycle
     before, read_version = task.state, task.version
     done_at = now if dest == lc.done else (None if before == lc.done else task.done_at)
-    if _UPDATE.write(session, task_id=task.id, read_version=read_version, new_state=dest,
-                     now=now, new_done_at=done_at) != 1:
-        raise Conflict("tahap ini baru saja diubah orang lain; muat ulang lalu coba lagi",
-                       **context)
+    task_rows.move(session, task, state=dest, done_at=done_at, now=now, context=context,
+                   conflict="tahap ini baru saja diubah orang lain; muat ulang lalu coba lagi")
     changed = _Changed(task.id, task.case_id, task.stage, dest, task.level, task.year,
                        task.region_code, task.parent_code)
     counters.moved(session, task, before=before, after=dest, due_at=counters.due_of(session, task),

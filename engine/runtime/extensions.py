@@ -11,25 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..clock.deadlines import end_of_day
-from ..errors import Conflict, NotFound, NotPermitted, ReasonRequired, Refused
+from ..errors import NotFound, NotPermitted, ReasonRequired, Refused
 from ..people import Actor, actor
 from ..regions import is_within, within_clause
 from ..store.models import DefinitionRow, Region, Task
-from ..store import events
+from ..store import events, task_rows
 from . import counters, notices
 from .reasons import check_length
 from ..store.library import pinned
 
 _TASKS = Task.__table__
-_MOVE = (update(_TASKS)
-         .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("read_version"))
-         .values(due_at=bindparam("new_due"), updated_at=bindparam("now"),
-                 version=_TASKS.c.version + 1))
 
 
 @dataclass
@@ -102,11 +98,8 @@ def extend(session: Session, *, area: str, stage: str, year: int, until: dt.date
             raise Refused(f"tenggat baru {until.isoformat()} tidak sesudah tenggat sekarang "
                           f"{row.due_at.isoformat()} ({row.region_code})",
                           region=row.region_code, stage=stage)
-        moved = session.connection().execute(_MOVE, {
-            "task_id": row.id, "read_version": row.version, "new_due": new_due, "now": now})
-        if moved.rowcount != 1:
-            raise Conflict("tahap baru saja diubah orang lain; coba lagi",
-                           region=row.region_code, stage=stage)
+        task_rows.move(session, row, due_at=new_due, now=now,
+                       conflict="tahap baru saja diubah orang lain; coba lagi")
         counters.deadline_moved(session, row, new_due)
         events.record(session, "deadline_extended", actor=username, at=now, task=row,
                       from_state=row.state, to_state=row.state,

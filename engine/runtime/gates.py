@@ -20,15 +20,14 @@ import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition, WaitsFor
 from ..regions.zones import EARLIEST_ZONE_OFFSET
 from ..store.models import Region, Task
 from ..store.prepared import Prepared
-from ..errors import Conflict
-from ..store import events
+from ..store import events, task_rows
 from ..store.library import pinned
 from . import counters
 from .machines import next_state
@@ -194,19 +193,10 @@ def _lagging_children(session: Session, task: Task, wf: WaitsFor) -> tuple[Child
     return tuple(sorted(lagging, key=lambda c: c.code))
 
 
-_SET_STATE = Prepared(update(_TASKS)
-                      .where(_TASKS.c.id == bindparam("task_id"),
-                             _TASKS.c.version == bindparam("read_version"))
-                      .values(state=bindparam("new_state"), updated_at=bindparam("now"),
-                              version=_TASKS.c.version + 1))
-
-
 def _set_state(session: Session, task: Any, state: str, now: dt.datetime) -> None:
-    done = _SET_STATE.write(session, task_id=task.id, read_version=task.version,
-                            new_state=state, now=now)
-    if done != 1:  # cannot happen under the locks taken above; never write blindly
-        raise Conflict("tahap berubah saat gerbangnya dievaluasi; coba lagi",
-                       region=task.region_code, stage=task.stage)
+    # A conflict cannot happen under the locks taken above; never write blindly.
+    task_rows.move(session, task, state=state, now=now,
+                   conflict="tahap berubah saat gerbangnya dievaluasi; coba lagi")
     done_at = getattr(task, "done_at", None)
     counters.moved(session, task, before=task.state, after=state,
                    due_at=counters.due_of(session, task), done_before=done_at, done_after=done_at)

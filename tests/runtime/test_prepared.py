@@ -118,3 +118,32 @@ def test_driver_errors_arrive_as_sqlalchemy_raises_them(db):
         assert "[parameters:" not in str(raised) and "parameters hidden" in str(raised)
     with db.session() as s:  # both rolled back
         assert BY_KIND.rows(s, kind="submit") == []
+
+
+def test_task_rows_move_only_from_the_version_read(started):
+    """The one optimistic-lock move (store/task_rows.py): a stale version matches nothing,
+    raises Conflict and writes nothing; columns outside state, done_at and due_at are refused."""
+    from types import SimpleNamespace
+
+    from engine.errors import Conflict
+    from engine.runtime import find_task
+    from engine.store import task_rows
+
+    with started.session() as s:
+        task = find_task(s, "19.01.01", "analisis_situasi", 2026)
+        stale = SimpleNamespace(id=task.id, version=task.version - 1,
+                                region_code=task.region_code, stage=task.stage)
+        before = (task.state, task.version)
+    with pytest.raises(Conflict) as raised:
+        with started.session() as s:
+            task_rows.move(s, stale, state="approved", now=AT, conflict="berubah")
+    assert raised.value.context == {"region": "19.01.01", "stage": "analisis_situasi"}
+    with started.session() as s:
+        task = find_task(s, "19.01.01", "analisis_situasi", 2026)
+        assert (task.state, task.version) == before
+        with pytest.raises(ValueError):
+            task_rows.move(s, task, version=99, now=AT, conflict="-")
+        task_rows.move(s, task, due_at=AT, now=AT, conflict="-")
+    with started.session() as s:
+        task = find_task(s, "19.01.01", "analisis_situasi", 2026)
+        assert (task.due_at, task.version) == (AT, before[1] + 1)
