@@ -7,7 +7,8 @@
     │   ├── InvalidTrigger    the trigger does not apply to the stage's current state
     │   ├── ReasonRequired    the trigger needs a written reason
     │   ├── InvalidForm       the stage's forms do not validate (``problems`` lists them)
-    │   └── InvalidImport     a file to import has problems (``problems`` lists them by line)
+    │   ├── InvalidImport     a file to import has problems (``problems`` lists them by line)
+    │   └── MigrationRefused  running cases cannot move to the definition on disk (``problems``)
     └── Conflict          somebody else changed the stage first; reload and try again
 
 Beside the tree, ``ConfigurationError``: the web app cannot start with its settings.
@@ -63,6 +64,10 @@ class InvalidForm(_Listed):
 
 
 class InvalidImport(_Listed):
+    pass
+
+
+class MigrationRefused(_Listed):
     pass
 
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..runtime import start_year
-from . import Context, main, pass_context
+from . import Context, fail, main, pass_context
 
 
 @main.group("year")
@@ -48,3 +48,47 @@ def start_command(ctx: Context, year: int, province: str | None, levels: tuple[s
     for level, n in report.cases.items():
         click.echo(f"{level}: {n} kasus baru, {report.skipped.get(level, 0)} sudah ada")
     click.echo(f"{report.tasks} tahap dibuat, {report.opened} langsung dibuka")
+
+
+@year_group.command("migrate")
+@click.argument("year", type=click.IntRange(2000, 2100))
+@click.option("--level", help="Only this level.")
+@click.option("--region", metavar="CODE", help="Only cases of this region and those below it.")
+@click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def migrate_command(ctx: Context, year: int, level: str | None, region: str | None,
+                    dry_run: bool, as_json: bool) -> None:
+    """Move YEAR's running cases to the definitions on disk: the plan, then each case."""
+    from ..errors import AksiError
+    from ..runtime.migration import migrate
+
+    definitions = ctx.definitions()
+    if level is not None and level not in definitions.definitions:
+        raise click.BadParameter(f"unknown level {level!r}", param_hint="--level")
+    try:
+        report = migrate(ctx.database(), definitions, year, level=level, region=region,
+                         dry_run=dry_run)
+    except AksiError as exc:
+        fail(exc, as_json)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_plan(report)
+
+
+def _print_plan(report) -> None:
+    if not report.plans:
+        click.echo(f"tahun {report.year}: semua kasus sudah memakai definisi terbaru; "
+                   "tidak ada yang dimigrasi")
+        return
+    for p in report.plans:
+        click.echo(f"{p.region_code} ({p.level}):")
+        for change in p.changes or []:
+            click.echo(f"  - {change.words()}")
+        if not p.changes:
+            click.echo("  - hanya teks definisi yang berubah; kasus disematkan ulang")
+    if report.dry_run:
+        click.echo(f"uji coba: {len(report.plans)} kasus akan dimigrasi; belum ada yang diubah")
+    else:
+        click.echo(f"{len(report.applied)} kasus dimigrasi ke definisi terbaru")

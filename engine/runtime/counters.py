@@ -76,6 +76,19 @@ def deadline_moved(session: Session, task: Any, new_due: dt.datetime) -> None:
                        ((area, task.year, task.level, task.stage, *moved_to), 1))])
 
 
+def retallied(session: Session, before: Any | None, after: Any | None) -> None:
+    """A task's counted key changed wholesale (a migration renamed its stage, mapped its
+    state or moved its deadline), or it appeared (``before`` None) or went (``after``
+    None). Each is anything with region_code, year, level, stage, state, due_at, done_at."""
+    changes = []
+    for task, sign in ((before, -1), (after, 1)):
+        if task is not None:
+            tail = _tail(task.state, task.due_at, task.done_at, task.year)
+            changes += [((area, task.year, task.level, task.stage, *tail), sign)
+                        for area in areas_of(task.region_code)]
+    counts.add(session, changes)
+
+
 def _grouped(session: Session, where: Iterable[Any], by_parent: bool) -> list[tuple[Key, int]]:
     """Counter deltas of the tasks ``where`` selects, grouped in the database by the
     region (or, ``by_parent``, the parent region) their areas derive from."""

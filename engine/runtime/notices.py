@@ -153,13 +153,19 @@ def schedule_cases(conn: Any, case_ids: list[int], schedule: Table) -> int:
 
 
 def reschedule(session: Session, task: Any, stage: Stage, due: dt.datetime,
-               now: dt.datetime) -> int:
+               now: dt.datetime, *, at_start: bool = False) -> int:
     """Replace a task's pending notice by the first one still to come for its new
-    deadline ``due``; returns how many were scheduled (0 or 1)."""
+    deadline ``due`` (``at_start``: the one a task starts with, `first_at_start`); returns
+    how many were scheduled (0 or 1). A rule that already has a row for ``due`` (fired
+    before a migration changed the rules) is not scheduled again."""
     conn = session.connection()
     conn.execute(_NOTICES.delete().where(_NOTICES.c.task_id == task.id,
                                          _NOTICES.c.status == "pending"))
-    first = first_to_come(stage, due, now)
+    first = (first_at_start if at_start else first_to_come)(stage, due, now)
+    had = set(conn.execute(select(_NOTICES.c.kind, _NOTICES.c.rule).where(
+        _NOTICES.c.task_id == task.id, _NOTICES.c.due_at == due)).all())
+    while first is not None and (first["kind"], first["rule"]) in had:
+        first = following(stage, first["kind"], first["rule"], due)
     if first is None:
         return 0
     _INSERT_NOTICE.write(session, task_id=task.id, **first)

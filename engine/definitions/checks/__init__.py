@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Finding
-from . import calendar, forms, graph, lifecycle, references, scoring
+from . import calendar, forms, graph, lifecycle, migrate, references, scoring
 from .corpus import Corpus
 
 CHECKS = (
@@ -20,6 +20,7 @@ CHECKS = (
     calendar.check,
     scoring.check,
     forms.check,
+    migrate.check,
 )
 
 
