@@ -920,3 +920,47 @@ def test_unknown_form_in_a_scoring_measure(toy):
              "    - {name: Data, weight: 10, measure: {rows: {form: region_digst, section: isian}}}\n")
     f = only(toy.check(), "unknown-form")
     assert_at(f, toy.file("region"), toy.locate("region", "region_digst"))
+
+
+# --- migrate: block (aksi year migrate) ---------------------------------------------------
+
+MIGRATE_AT = "\nstages:\n"
+
+
+def test_migrate_block_well_formed_checks_clean(toy):
+    toy.edit("district", MIGRATE_AT, "\nmigrate:\n  states: {returned: draft}\n"
+             "  stages: {old_survey: survey}\n\nstages:\n")
+    assert toy.check() == []
+
+
+def test_migrate_to_a_state_that_does_not_exist(toy):
+    toy.edit("district", MIGRATE_AT, "\nmigrate:\n  states: {returned: draf}\n\nstages:\n")
+    f = only(toy.check(), "unknown-state")
+    assert_at(f, toy.file("district"), toy.locate("district", "draf}"))
+    assert "'draf'" in f.message and "maksud Anda 'draft'" in f.message
+
+
+def test_migrate_to_a_stage_that_does_not_exist(toy):
+    toy.edit("district", MIGRATE_AT, "\nmigrate:\n  stages:\n    old_survey: surve\n\nstages:\n")
+    f = only(toy.check(), "unknown-stage")
+    line, col = toy.locate("district", "old_survey: surve")
+    assert_at(f, toy.file("district"), (line, col + len("old_survey: ")))
+    assert "'surve'" in f.message
+
+
+def test_migrate_from_a_state_still_defined(toy):
+    toy.edit("district", MIGRATE_AT, "\nmigrate:\n  states: {filed: draft}\n\nstages:\n")
+    f = only(toy.check(), "migrate-existing")
+    assert_at(f, toy.file("district"), toy.locate("district", "filed: draft"))
+
+
+def test_migrate_two_stages_into_one(toy):
+    toy.edit("district", MIGRATE_AT, "\nmigrate:\n  stages:\n    a_old: survey\n"
+             "    b_old: survey\n\nstages:\n")
+    f = only(toy.check(), "migrate-merge")
+    assert_at(f, toy.file("district"), toy.locate("district", "survey", occurrence=1))
+
+
+def test_migrate_block_unknown_key_is_a_schema_error(toy):
+    toy.edit("district", MIGRATE_AT, "\nmigrate:\n  roles: {a: b}\n\nstages:\n")
+    assert "schema" in codes(toy.check())
