@@ -62,7 +62,8 @@ def _drift(ctx: Context) -> list[Finding]:
                                  f"berkas ini berbeda dari definisi yang dipakai kasus berjalan "
                                  f"tahun {', '.join(map(str, years))} "
                                  f"({', '.join(h[:12] for h in other)}); perubahan hanya berlaku "
-                                 "untuk tahun yang dimulai sesudah ini"))
+                                 "untuk tahun yang dimulai sesudah ini, atau untuk kasus berjalan "
+                                 f"sesudah 'aksi year migrate {years[-1]}'"))
     return found
 
 

@@ -312,3 +312,36 @@ def test_actions_racing_a_migration_lose_no_update(year, db_url, edited):
                                    end_of_day(dt.date(2026, 12, 31), WIB))
     assert _hashes(year) == {new["kecamatan"].content_hash}
     _counters_match_tasks(year)
+
+
+REMOVE_STAGE = ("""  - id: dukungan_regulasi
+    name: Dukungan Regulasi Kecamatan
+    group: dukungan_regulasi
+    kind: pendukung
+    opens: "01-01"
+    due: "12"
+    outputs: [kec_regulasi]
+""", "")
+APPROVE_BY = ("to: approved, by: approver,", "to: approved, by: [approver, \"parent:supervisor\"],")
+
+
+def test_an_empty_stage_removed_and_roles_changed(year, edited):
+    with year.session() as s:
+        gone = find_task(s, KEC, "dukungan_regulasi", YEAR).id
+    new, _ = edited(REMOVE_STAGE, APPROVE_BY)
+    report = migrate(year, new, YEAR, level="kecamatan", region="19.01", now=JULY)
+    plan = next(p for p in report.plans if p.region_code == KEC)
+    removed = [c.words() for c in plan.changes if c.kind == "stage_removed"]
+    assert removed == ["tahap 'dukungan_regulasi' dihapus (belum berisi data; status 'ready')"]
+    roles = next(c for c in plan.changes
+                 if c.kind == "roles_changed" and c.stage == "analisis_situasi")
+    assert roles.words() == ("tahap 'analisis_situasi': pemicu 'approve' kini oleh approver, "
+                             "parent:supervisor (sebelumnya approver)")
+    with year.session() as s:
+        assert s.get(Task, gone) is None
+        kept = s.scalars(select(Event).where(Event.case_id == plan.case_id,
+                                             Event.stage == "dukungan_regulasi")).all()
+        assert [(e.kind, e.task_id) for e in kept] == [("open", None)]  # history stays
+        assert s.scalar(select(func.count()).select_from(Notice).where(
+            Notice.task_id == gone)) == 0
+    _counters_match_tasks(year)
