@@ -359,8 +359,10 @@ def migrate(db: Any, definitions: DefinitionSet, year: int, *, level: str | None
 
     Refuses (`MigrationRefused`, nothing changed) when any case's plan does. Otherwise
     each case is applied in its own transaction, re-planned there; a case an action
-    changed meanwhile is re-planned and tried again. Idempotent: a migrated case pins
-    the definition on disk and is not planned again.
+    changed meanwhile is re-planned and tried again. A case whose re-plan refuses (data
+    saved on a stage being removed since the plan) stops the run with `MigrationRefused`:
+    the cases before it stay migrated, and running again goes on from it. Idempotent: a
+    migrated case pins the definition on disk and is not planned again.
     """
     now = now or utcnow()
     with db.session() as session:
@@ -433,6 +435,9 @@ def _remove(session: Session, task: Any, old: Definition, now: dt.datetime) -> N
     (by stage name, no longer by task)."""
     claim(session, task, state=task.state, done_at=task.done_at, now=now,
           context=_context(task))
+    if _has_data(session, task, old):  # saved while planned: the row is ours only now
+        raise Conflict("tahap yang akan dihapus baru saja diisi; rencana disusun ulang",
+                       **_context(task))
     counters.retallied(session, task, None)
     session.execute(update(Event).where(Event.task_id == task.id).values(task_id=None))
     for table in (Notice, FormRollup):

@@ -44,6 +44,8 @@ EVENT_NAMES = {
     "reminder": "Pengingat dikirim",
     "escalation": "Eskalasi dikirim",
     "nudge": "Pengingat dikirim (Ingatkan)",
+    "case_migrated": "Kasus dipindah ke definisi baru",
+    "stage_added": "Tahap ditambahkan (migrasi)",
 }
 
 
