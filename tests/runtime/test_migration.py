@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from engine.cli import main
 from engine.clock.deadlines import end_of_day
-from engine.clock.tick import tick
+from engine.worker.tick import tick
 from engine.definitions import load
 from engine.errors import MigrationRefused
 from engine.runtime import act_on, find_task, start_year
