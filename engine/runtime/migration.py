@@ -30,10 +30,11 @@ Decisions (docs/definition-format.md, "Migrating running cases"):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -55,8 +56,10 @@ _TASKS = Task.__table__
 RETRIES = 5  # a case re-planned after an action landed first
 
 
+@functools.lru_cache(maxsize=64)  # definitions are immutable; the snapshot holds the forms too
 def mapping(definition: Definition) -> dict[str, dict[str, str]]:
-    """The definition's ``migrate:`` block: {"states": {old: new}, "stages": {old: new}}."""
+    """The definition's ``migrate:`` block: {"states": {old: new}, "stages": {old: new}}
+    (read-only: shared by every caller)."""
     block = json.loads(definition.snapshot)["definition"].get("migrate") or {}
     return {"states": dict(block.get("states") or {}), "stages": dict(block.get("stages") or {})}
 
@@ -498,11 +501,3 @@ def _reopen_gates(session: Session, new: Definition, case_id: int, now: dt.datet
                                       .where(_TASKS.c.case_id == case_id)).all())
         gates.try_open(session, task, new, now, case_states=states)
 
-
-def summary(plans: Iterable[CasePlan]) -> dict[str, int]:
-    """How many changes of each kind a plan holds."""
-    out: dict[str, int] = {}
-    for p in plans:
-        for c in p.changes:
-            out[c.kind] = out.get(c.kind, 0) + 1
-    return out

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import multiprocessing
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import time_machine
