@@ -20,7 +20,7 @@ Decisions (docs/definition-format.md, "Migrating running cases"):
   day under the pinned definition) is kept unless the new definition's deadline is
   later still: a migration never takes time a supervisor gave.
 - A stage already done keeps its deadline: whether it was done on time was judged on it.
-- Tasks are written through `actions.claim`, the optimistic-lock write of every action,
+- Tasks are written through `task_rows.move`, the optimistic-lock write of every action,
   so an action racing a migration either lands first (the migration re-plans the case)
   or finds the stage changed (`Conflict`); no update is lost.
 - Gates are re-evaluated afterwards for every stage still locked; an open stage whose
@@ -44,13 +44,12 @@ from ..definitions import Definition, DefinitionSet, Stage
 from ..errors import Conflict, MigrationRefused
 from ..regions import within_clause
 from ..regions.zones import spoken_moment
-from ..store import events
+from ..store import events, task_rows
 from ..store.library import pin, pinned
 from ..store.models import (
     AttachmentUse, Case, Event, FormPart, FormRollup, Notice, Region, Task,
 )
 from . import counters, gates, notices
-from .actions import claim
 
 _TASKS = Task.__table__
 RETRIES = 5  # a case re-planned after an action landed first
@@ -429,6 +428,9 @@ def apply_case(session: Session, new: Definition, case_id: int, now: dt.datetime
     return True
 
 
+_CONFLICT = "tahap ini baru saja diubah orang lain; rencana migrasi disusun ulang"
+
+
 def _context(task: Any) -> dict:
     return {"region": task.region_code, "stage": task.stage, "year": task.year}
 
@@ -436,8 +438,7 @@ def _context(task: Any) -> dict:
 def _remove(session: Session, task: Any, old: Definition, now: dt.datetime) -> None:
     """A removed stage with no data: its task goes; its history stays in the case's events
     (by stage name, no longer by task)."""
-    claim(session, task, state=task.state, done_at=task.done_at, now=now,
-          context=_context(task))
+    task_rows.move(session, task, state=task.state, now=now, conflict=_CONFLICT)
     if _has_data(session, task, old):  # saved while planned: the row is ours only now
         raise Conflict("tahap yang akan dihapus baru saja diisi; rencana disusun ulang",
                        **_context(task))
@@ -455,13 +456,12 @@ def _waits_on(stage: Stage) -> str | None:
 def _rewrite(session: Session, target: _Target, new: Definition, old: Definition,
              now: dt.datetime) -> None:
     task, stage = target.task, target.stage
-    claim(session, task, state=target.state, done_at=target.done_at, now=now,
-          context=_context(task))
     locked = task.state == old.lifecycle.initial  # the clock judges a day still to come
-    session.execute(update(_TASKS).where(_TASKS.c.id == task.id).values(
-        stage=stage.id, definition_hash=new.content_hash, due_at=target.due,
-        opens_at=target.opens, opens_pending=target.opens > now if locked else task.opens_pending,
-        waits_on=_waits_on(stage)))
+    task_rows.move(session, task, now=now, conflict=_CONFLICT, state=target.state,
+                   done_at=target.done_at, due_at=target.due, stage=stage.id,
+                   definition_hash=new.content_hash, opens_at=target.opens,
+                   opens_pending=target.opens > now if locked else task.opens_pending,
+                   waits_on=_waits_on(stage))
     for gone, mapped in mapping(new)["states"].items():  # parts hold lifecycle states too
         if gone not in new.lifecycle.states:
             session.execute(update(FormPart).where(FormPart.task_id == task.id,

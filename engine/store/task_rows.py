@@ -22,7 +22,9 @@ from .prepared import Prepared
 
 _TASKS = Task.__table__
 _STATEMENTS: dict[tuple[str, ...], Prepared] = {}
-MOVABLE = frozenset({"state", "done_at", "due_at"})
+# What actions, gates and extensions move; and what a migration re-pinning a case rewrites.
+MOVABLE = frozenset({"state", "done_at", "due_at", "stage", "definition_hash", "opens_at",
+                     "opens_pending", "waits_on"})
 
 
 def _statement(columns: tuple[str, ...]) -> Prepared:
