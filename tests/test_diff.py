@@ -17,8 +17,9 @@ from engine.cli import main
 from engine.definitions import load
 from engine.definitions.diff import diff
 from engine.simulation import Settings, simulate
-from helpers import TOY, WORKFLOWS, ToyCopy
+from helpers import WORKFLOWS, ToyCopy
 
+LAST_ESCALATION = '      - {after: 1, to: ["parent:chief", "parent:overseer"]}\n'
 NEW_STAGE = """
   - id: audit
     name: Spot Audit
@@ -34,8 +35,7 @@ CHANGES = {
         "district (Toy District Reporting):",
         "  - tenggat Field Survey pindah dari 31 Maret ke 15 April",
     ]),
-    "stage-added": ("district", "      - {after: 1, to: [\"parent:chief\", \"parent:overseer\"]}\n",
-                    "      - {after: 1, to: [\"parent:chief\", \"parent:overseer\"]}\n" + NEW_STAGE, [
+    "stage-added": ("district", LAST_ESCALATION, LAST_ESCALATION + NEW_STAGE, [
         "district (Toy District Reporting):",
         "  - tahap baru Spot Audit (kelompok Closing, dibuka 1 Juni, tenggat 30 Juni)",
     ]),
@@ -114,8 +114,7 @@ def test_diff_prints_exactly_the_change(pair, name):
 
 def test_the_reverse_of_an_added_stage_is_a_removed_one(pair):
     old, new = pair
-    new.edit("district", "      - {after: 1, to: [\"parent:chief\", \"parent:overseer\"]}\n",
-             "      - {after: 1, to: [\"parent:chief\", \"parent:overseer\"]}\n" + NEW_STAGE)
+    new.edit("district", LAST_ESCALATION, LAST_ESCALATION + NEW_STAGE)
     result = run_diff(new.workflows, old.workflows)
     assert result.output.splitlines() == ["district (Toy District Reporting):",
                                           "  - tahap Spot Audit dihapus", "1 perubahan"]
@@ -178,7 +177,8 @@ def test_juknis_copy_in_a_policy_owners_words(tmp_path):
         ("    - {before: 7, to: [operator, verifikator]}",
          "    - {before: 10, to: [operator, verifikator]}"),
         ("approve: {name: Setujui, from: verified, to: approved, by: approver,",
-         'approve: {name: Setujui, from: verified, to: approved, by: [approver, "parent:supervisor"],'),
+         "approve: {name: Setujui, from: verified, to: approved, "
+         'by: [approver, "parent:supervisor"],'),
         ("    - {name: Berdaya, min: 80}", "    - {name: Berdaya, min: 85}"),
         ("  - id: publikasi\n", "  - id: rembuk\n    name: Rembuk Stunting Kecamatan\n"
          "    group: publikasi\n    kind: pendukung\n    opens: \"03-01\"\n    due: \"03-31\"\n\n"
@@ -210,20 +210,21 @@ YEAR = 2026
 
 
 def test_compare_plays_the_same_seed_on_both_sides(pair):
-    """Field Survey due six weeks earlier: the same seeded year finishes more of it late."""
+    """Annual Plan due 10 April instead of the end of May: a district whose survey was late
+    opens its plan after the new deadline. Each task's fate comes from its own seeded
+    generator, so nothing else moves."""
     old, new = pair
-    new.edit("district", 'due: "03-31"', 'due: "02-15"')
+    new.edit("district", '    due: "05"', '    due: "04-10"')
     settings = Settings(YEAR, province="19", seed=1)
     current = simulate(load(old.workflows), settings)
     proposed = simulate(load(new.workflows), settings)
-    survey = {side: r.level("district")["stages"][0] for side, r in
-              (("current", current), ("proposed", proposed))}
-    assert survey["current"]["stage"] == "survey"
+    plan = {side: r.level("district")["stages"][1] for side, r in
+            (("current", current), ("proposed", proposed))}
+    assert plan["current"]["stage"] == "plan"
     keys = ("on_time", "late", "missed", "reminders", "escalations")
-    # The figures of seed 1: two of the seven kabupaten/kota now finish the survey late.
-    assert [survey["current"][k] for k in keys] == [7, 0, 0, 0, 0]
-    assert [survey["proposed"][k] for k in keys] == [5, 2, 0, 2, 0]
-    assert proposed.level("district")["totals"]["late"] > current.level("district")["totals"]["late"]
+    # The figures of seed 1: one more of the seven districts finishes its plan late.
+    assert [plan["current"][k] for k in keys] == [6, 1, 0, 2, 1]
+    assert [plan["proposed"][k] for k in keys] == [5, 2, 0, 7, 2]
 
     base = ["--workflows", str(old.workflows), "simulate", str(YEAR), "--seed", "1",
             "--compare", str(new.workflows)]
@@ -249,6 +250,9 @@ def test_compare_plays_the_same_seed_on_both_sides(pair):
             assert [int(n) for n in match.group(2).split()] == left
             assert [int(n) for n in match.group(3).split()] == right
             assert bool(match.group(4)) == (left != right)
+            # Only the changed stage (and its level's sum) moved.
+            moved = (level, stage) in {("district", "plan"), ("district", "jumlah")}
+            assert (left != right) == moved
     t_a, t_b = current.totals, proposed.totals
     assert lines[-2:] == [
         f"sekarang ({old.workflows}): {t_a['tasks']} tahap - {t_a['on_time']} tepat waktu, "
@@ -274,8 +278,7 @@ def test_compare_plays_the_same_seed_on_both_sides(pair):
 
 def test_compare_shows_a_stage_only_one_side_has(pair):
     old, new = pair
-    new.edit("district", "      - {after: 1, to: [\"parent:chief\", \"parent:overseer\"]}\n",
-             "      - {after: 1, to: [\"parent:chief\", \"parent:overseer\"]}\n" + NEW_STAGE)
+    new.edit("district", LAST_ESCALATION, LAST_ESCALATION + NEW_STAGE)
     result = CliRunner().invoke(main, ["--workflows", str(old.workflows), "simulate", str(YEAR),
                                        "--compare", str(new.workflows)])
     assert result.exit_code == 0, result.output

@@ -47,7 +47,8 @@ def _global_db(ctx: Context) -> str | None:
               help="Database to simulate in (must hold no cases yet; kept afterwards; the "
                    "files uploaded go to $AKSI_FILES, default ./aksi-files). "
                    "Default: a temporary SQLite file, deleted afterwards with its files.")
-@click.option("--compare", "proposed", type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.option("--compare", "proposed",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
               metavar="DIR", help="Also play the same seeded year on the definitions in DIR "
                                   "and print both side by side (each in its own temporary "
                                   "database).")

@@ -474,7 +474,8 @@ def _bands(p: Pair, old: tuple, new: tuple) -> Iterator[Change]:
 def _forms(p: Pair) -> Iterator[Change]:
     """Output forms both sides use whose schema or rules file changed."""
     for form in (f for f in p.new.forms if f in p.old.forms):
-        for attr, label in (("forms", "isi formulir"), ("form_rules", "aturan pemeriksaan formulir")):
+        for attr, label in (("forms", "isi formulir"),
+                            ("form_rules", "aturan pemeriksaan formulir")):
             a, b = getattr(p.old, attr).get(form), getattr(p.new, attr).get(form)
             if _canonical(a) != _canonical(b):
                 title = p.new.forms[form].get("title", form)
