@@ -32,7 +32,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "calendar": (("calendar",), "Print every stage's opening and due date for YEAR."),
     "check": (("check",), "Validate workflow definitions (default: the workflows directory)."),
     "db": (("db",), "Database schema."),
+    "definitions": (("definitions",), "Definition versions stored in the database."),
     "demo": (("demo",), "Build a province whose year is under way, to try the product with."),
+    "diff": (("diff",),
+             "Say what changed from the definitions in OLD_DIR to those in NEW_DIR."),
     "document": (("documents",),
                  ("Write the document of a stage: the form's sections, the verification trail "
                   "and the signature blocks.")),
@@ -115,16 +118,21 @@ class Context:
     def definitions(self) -> DefinitionSet:
         """The loaded definitions, or exit 1 with the checker's errors."""
         if self._definitions is None:
-            from ..definitions import DefinitionError, load
-
-            try:
-                self._definitions = load(self.workflows)
-            except DefinitionError as exc:
-                for finding in exc.findings:
-                    if finding.is_error:
-                        click.echo(str(finding), err=True)
-                raise click.exceptions.Exit(1) from None
+            self._definitions = load_or_exit(self.workflows)
         return self._definitions
+
+
+def load_or_exit(directory: Path) -> DefinitionSet:
+    """The definitions in ``directory``, or exit 1 printing the checker's errors."""
+    from ..definitions import DefinitionError, load
+
+    try:
+        return load(directory)
+    except DefinitionError as exc:
+        for finding in exc.findings:
+            if finding.is_error:
+                click.echo(str(finding), err=True)
+        raise click.exceptions.Exit(1) from None
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -165,4 +173,4 @@ def fail(exc: Exception, as_json: bool = False) -> None:
     raise click.exceptions.Exit(1)
 
 
-__all__ = ["Context", "fail", "main", "pass_context"]
+__all__ = ["Context", "fail", "load_or_exit", "main", "pass_context"]

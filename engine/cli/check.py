@@ -9,7 +9,7 @@ import click
 
 from ..definitions import Finding, definition_files, source
 from ..definitions import check as run_check
-from ..store.library import running_versions
+from ..store.library import StoredVersion, stored_versions
 from ..store import DEFAULT_URL
 from . import Context, main, pass_context
 
@@ -48,23 +48,30 @@ def _drift(ctx: Context) -> list[Finding]:
     except click.ClickException:
         return []  # no schema yet: nothing is running
     with db.session() as session:
-        running = running_versions(session)
+        stored = [v for v in stored_versions(session) if v.cases]
     found = []
     for definition in ctx.definitions():
-        versions = running.get(definition.level, {})
-        other = {h: years for h, years in versions.items() if h != definition.content_hash}
+        other = [v for v in stored
+                 if v.level == definition.level and v.content_hash != definition.content_hash]
         if not other:
             continue
         path = next(p for p in definition_files([ctx.workflows]) if _level_of(p) == definition.level)
         doc, _ = source.read(path)
-        years = sorted({y for ys in other.values() for y in ys})
+        years = sorted({y for v in other for y in v.cases})
         found.append(doc.warning(("level",), "definition-changed",
                                  f"berkas ini berbeda dari definisi yang dipakai kasus berjalan "
-                                 f"tahun {', '.join(map(str, years))} "
-                                 f"({', '.join(h[:12] for h in other)}); perubahan hanya berlaku "
-                                 "untuk tahun yang dimulai sesudah ini, atau untuk kasus berjalan "
-                                 f"sesudah 'aksi year migrate {years[-1]}'"))
+                                 f"{_running(other)}; perubahan hanya berlaku untuk tahun yang "
+                                 "dimulai sesudah ini, atau untuk kasus berjalan sesudah "
+                                 f"'aksi year migrate {years[-1]}' (lihat `aksi definitions list`)"))
     return found
+
+
+def _running(versions: list[StoredVersion]) -> str:
+    """"tahun 2026 (47 kasus, versi 2025.1, 1a2b3c4d5e6f), tahun 2027 (...)", by year."""
+    per_year = sorted(((year, n, v) for v in versions for year, n in v.cases.items()),
+                      key=lambda item: (item[0], item[2].content_hash))
+    return ", ".join(f"tahun {year} ({n} kasus, versi {v.version}, {v.content_hash[:12]})"
+                     for year, n, v in per_year)
 
 
 def _level_of(path: Path) -> str | None:

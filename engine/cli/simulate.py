@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..regions import UnknownRegion
-from . import Context, main, pass_context
+from . import Context, load_or_exit, main, pass_context
 
 SHARE = click.FloatRange(0, 1)
 
@@ -47,10 +47,16 @@ def _global_db(ctx: Context) -> str | None:
               help="Database to simulate in (must hold no cases yet; kept afterwards; the "
                    "files uploaded go to $AKSI_FILES, default ./aksi-files). "
                    "Default: a temporary SQLite file, deleted afterwards with its files.")
+@click.option("--compare", "proposed",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              metavar="DIR", help="Also play the same seeded year on the definitions in DIR "
+                                  "and print both side by side (each in its own temporary "
+                                  "database).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_context
 def simulate_command(ctx: Context, year: int, province: str, seed: int, lateness: float,
-                     missed: float, return_rate: float, db: str | None, as_json: bool) -> None:
+                     missed: float, return_rate: float, db: str | None, proposed: Path | None,
+                     as_json: bool) -> None:
     """Play YEAR of one provinsi with synthetic actors and report what happened.
 
     Synthetic people fill every stage's forms with plausible data (each unit its own
@@ -60,30 +66,18 @@ def simulate_command(ctx: Context, year: int, province: str, seed: int, lateness
     escalations. A submission the forms refuse is listed with its problems.
     Prints on-time / late / missed per level and stage, the notices fired and the
     resulting classification per level. Preview a change to the definitions with
-    `aksi --workflows DIR simulate YEAR`.
+    `aksi --workflows DIR simulate YEAR`, or set it beside the current ones with
+    `aksi simulate YEAR --compare DIR`.
     """
-    from ..simulation import Settings, SimulationError, simulate
+    from ..simulation import Settings
 
-    definitions = ctx.definitions()
     settings = Settings(year, province=province, seed=seed, lateness=lateness, missed=missed,
                         return_rate=return_rate)
-    bar = None
-    if sys.stderr.isatty() and not as_json:
-        from tqdm import tqdm
-
-        bar = tqdm(desc=f"simulasi {year}", unit=" hari", file=sys.stderr,
-                   total=settings.timeline().count)
+    if proposed is not None:
+        _compare(ctx, settings, proposed, db, as_json)
+        return
     url = _db_url(db) or _global_db(ctx)
-    try:
-        report = simulate(definitions, settings, db_url=url,
-                          progress=bar.update if bar else None)
-    except UnknownRegion as exc:
-        raise click.BadParameter(str(exc), param_hint="--province") from None
-    except SimulationError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        if bar:
-            bar.close()
+    report = _play(ctx.definitions(), settings, url, as_json)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         click.echo(f"waktu: {report.elapsed:.1f} s", err=True)
@@ -91,3 +85,44 @@ def simulate_command(ctx: Context, year: int, province: str, seed: int, lateness
     if url:
         click.echo(f"basis data: {url}")
     click.echo(report.text())
+
+
+def _compare(ctx: Context, settings, proposed: Path, db: str | None, as_json: bool) -> None:
+    """The same seeded year on the current definitions and on those in ``proposed``."""
+    from ..simulation.report import compare
+
+    if db is not None:
+        raise click.UsageError("--compare plays two years, each in its own temporary "
+                               "database: it cannot be given --db")
+    current = ctx.definitions()
+    candidate = load_or_exit(proposed)
+    left = _play(current, settings, None, as_json)
+    right = _play(candidate, settings, None, as_json)
+    if as_json:
+        click.echo(json.dumps({"current": {"workflows": str(ctx.workflows), **left.as_dict()},
+                               "proposed": {"workflows": str(proposed), **right.as_dict()}},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(compare(left, right, (f"sekarang ({ctx.workflows})",
+                                     f"usulan ({proposed})")))
+
+
+def _play(definitions, settings, url: str | None, quiet: bool):
+    """One simulated year, with a progress bar on a terminal."""
+    from ..simulation import SimulationError, simulate
+
+    bar = None
+    if sys.stderr.isatty() and not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(desc=f"simulasi {settings.year}", unit=" hari", file=sys.stderr,
+                   total=settings.timeline().count)
+    try:
+        return simulate(definitions, settings, db_url=url, progress=bar.update if bar else None)
+    except UnknownRegion as exc:
+        raise click.BadParameter(str(exc), param_hint="--province") from None
+    except SimulationError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if bar:
+            bar.close()

@@ -2,7 +2,11 @@
 
 A stage's fate is drawn once, when it opens: missed (never finished), late
 (finished 1-60 days after its deadline) or on time (finished on a day drawn
-between its opening and its *target*). The target is the stage's own deadline
+between its opening and its *target*). Those draws come from the task's own
+generator (seed, year, level, region, stage), not from the shared stream: a task
+has the same fate whatever happened before it, so two sets of definitions played
+with one seed (`aksi simulate --compare`) differ by what the change does, not by
+draws that came in another order. The target is the stage's own deadline
 or, when earlier, the target of any stage that cannot open before this one is
 done: a follower in the same case (``after``) or the parent region's stage whose
 ``waits_for`` counts it. People who know the next deadline work to it, so with
@@ -108,13 +112,19 @@ class Planner:
     missed: float
     late_days: tuple[int, int] = (1, 60)
     drawn: dict[str, int] = field(default_factory=lambda: {ON_TIME: 0, LATE: 0, MISSED: 0})
+    key: str = ""  # what, besides the task, names the fates' generators: seed and year
+
+    def fate_rng(self, t: Tracked) -> random.Random:
+        """The generator of ``t``'s fate (str seeds hash the same in every process)."""
+        return random.Random(f"aksi-fate:{self.key}:{t.level}:{t.region}:{t.stage}")
 
     def opened(self, t: Tracked, step: int, steps_left: int) -> None:
         """``t`` was seen open for the first time at ``step``: draw its fate and first action."""
         t.opened_step = step
-        if self.rng.random() < self.missed:
+        draw = self.fate_rng(t)
+        if draw.random() < self.missed:
             t.fate = MISSED
-        elif self.rng.random() < self.lateness:
+        elif draw.random() < self.lateness:
             t.fate = LATE
         else:
             t.fate = ON_TIME
@@ -124,10 +134,10 @@ class Planner:
             return
         if t.fate == LATE:
             low, high = self.late_days
-            after = self.rng.randint(low * self.timeline.per_day, high * self.timeline.per_day)
+            after = draw.randint(low * self.timeline.per_day, high * self.timeline.per_day)
             t.finish = max(step, self.timeline.last_by(t.due_at)) + after
         else:
-            t.finish = self.rng.randint(step, max(step, self.timeline.last_by(t.target_at)))
+            t.finish = draw.randint(step, max(step, self.timeline.last_by(t.target_at)))
         self.schedule(t, step, steps_left)
 
     def schedule(self, t: Tracked, step: int, steps_left: int) -> None:

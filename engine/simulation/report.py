@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 COUNTS = ("tasks", "on_time", "late", "missed", "never_opened", "returns", "reminders",
           "escalations")
 UNCLASSIFIED = "-"
+# What `compare` sets side by side for each stage, with its column heading.
+COMPARED = {"on_time": "tepat", "late": "telat", "missed": "lewat", "reminders": "ingat",
+            "escalations": "eskalasi"}
 
 
 @dataclass
@@ -163,3 +166,62 @@ def _classify(session: Session, d: Definition, regions: dict[str, tuple]) -> dic
         names.append(UNCLASSIFIED)
     return {"bands": {n: bands[n] for n in names},
             "mean_score": round(sum(scores) / len(scores), 2) if scores else 0.0}
+
+
+def compare(left: SimulationReport, right: SimulationReport,
+            labels: tuple[str, str] = ("sekarang", "usulan")) -> str:
+    """Two reports of the same settings side by side, level by level and stage by stage:
+    on time, late, missed, reminders and escalations, then the classification. A row
+    whose figures differ ends with ``*``; a stage or level only one side has shows ``-``
+    on the other."""
+    s = left.settings
+    lines = [f"Perbandingan simulasi tahun {s['year']}, provinsi {s['province']} (seed "
+             f"{s['seed']}, terlambat {s['lateness']:.2f}, terlewat {s['missed']:.2f}, "
+             f"dikembalikan {s['return_rate']:.2f})",
+             f"kiri: {labels[0]}; kanan: {labels[1]}"]
+    tiers = {lv["level"]: lv["tier"] for lv in [*right.levels, *left.levels]}
+    for level in sorted(tiers, key=lambda name: (tiers[name], name)):
+        lines += [""] + _compare_level(_level_or_none(left, level), _level_or_none(right, level),
+                                       level, tiers[level])
+    lines.append("")
+    for label, report in zip(labels, (left, right)):
+        t = report.totals
+        lines.append(f"{label}: {t['tasks']} tahap - {t['on_time']} tepat waktu, {t['late']} "
+                     f"terlambat, {t['missed']} terlewat; {t['reminders']} pengingat, "
+                     f"{t['escalations']} eskalasi")
+    return "\n".join(lines)
+
+
+def _level_or_none(report: SimulationReport, level: str) -> dict | None:
+    return next((lv for lv in report.levels if lv["level"] == level), None)
+
+
+def _compare_level(a: dict | None, b: dict | None, level: str, tier: int) -> list[str]:
+    regions = " | ".join(f"{lv['regions']} wilayah" if lv else "-" for lv in (a, b))
+    rows_a = {st["stage"]: st for st in (a or {}).get("stages", [])}
+    rows_b = {st["stage"]: st for st in (b or {}).get("stages", [])}
+    stages = [*rows_a, *(st for st in rows_b if st not in rows_a)]
+    rows = [(st, rows_a.get(st), rows_b.get(st)) for st in stages]
+    rows.append(("jumlah", a and a["totals"], b and b["totals"]))
+    width = max(len("tahap"), *(len(name) for name, _, _ in rows))
+    head = "".join(f"{h:>9}" for h in COMPARED.values())
+    lines = [f"{level} (tingkat {tier}): {regions}",
+             "  " + "tahap".ljust(width) + head + " |" + head]
+    for name, x, y in rows:
+        cells = [_cells(x), _cells(y)]
+        mark = "  *" if cells[0] != cells[1] else ""
+        lines.append(("  " + name.ljust(width) + cells[0] + " |" + cells[1] + mark).rstrip())
+    lines.append("  klasifikasi: " + " | ".join(_classes(lv) for lv in (a, b)))
+    return lines
+
+
+def _cells(row: dict | None) -> str:
+    return "".join(f"{(row[k] if row else '-'):>9}" for k in COMPARED)
+
+
+def _classes(level: dict | None) -> str:
+    c = level and level["classification"]
+    if not c:
+        return "-"
+    return (", ".join(f"{band} {n}" for band, n in c["bands"].items())
+            + f" (skor rata-rata {c['mean_score']:.1f})")

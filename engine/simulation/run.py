@@ -162,7 +162,8 @@ class Simulation:
         self.timeline = settings.timeline()
         self.policies = {d.level: Policy.of(d) for d in definitions}
         self.planner = Planner(random.Random(settings.seed), self.timeline, settings.lateness,
-                               settings.missed, settings.late_days)
+                               settings.missed, settings.late_days,
+                               key=f"{settings.seed}:{settings.year}")
         self.rng = self.planner.rng
         self.counters = Counters()
         self.tasks: dict[int, Tracked] = {}

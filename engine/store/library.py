@@ -7,8 +7,9 @@ always means the same definition, on every machine.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition
@@ -51,3 +52,35 @@ def running_versions(session: Session) -> dict[str, dict[str, list[int]]]:
     for level, content_hash, year in rows:
         out.setdefault(level, {}).setdefault(content_hash, []).append(year)
     return out
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One stored definition and the cases running it: year -> number of cases."""
+
+    content_hash: str
+    level: str
+    version: str
+    stored_at: dt.datetime
+    cases: dict[int, int]
+
+    def as_dict(self) -> dict:
+        return {"hash": self.content_hash, "level": self.level, "version": self.version,
+                "stored_at": self.stored_at.isoformat(),
+                "years": [{"year": y, "cases": n} for y, n in sorted(self.cases.items())]}
+
+
+def stored_versions(session: Session) -> list[StoredVersion]:
+    """Every definition stored, level by level and oldest first, with the years and counts
+    of its cases."""
+    counts: dict[str, dict[int, int]] = {}
+    for content_hash, year, n in session.execute(
+            select(Case.definition_hash, Case.year, func.count())
+            .group_by(Case.definition_hash, Case.year)).all():
+        counts.setdefault(content_hash, {})[year] = n
+    rows = session.execute(select(DefinitionRow.content_hash, DefinitionRow.level,
+                                  DefinitionRow.version, DefinitionRow.stored_at)
+                           .order_by(DefinitionRow.level, DefinitionRow.stored_at,
+                                     DefinitionRow.content_hash)).all()
+    return [StoredVersion(h, level, version, stored_at, dict(sorted(counts.get(h, {}).items())))
+            for h, level, version, stored_at in rows]
