@@ -1,7 +1,8 @@
 """People: users, their role assignments, and what those let them see and do."""
 
 from .scope import acting_roles, can_see, holds, role_region
-from .sessions import SessionPolicy, end_session, end_sessions, resume_session
+from .sessions import (SessionPolicy, end_session, end_sessions, live_session, resume_session,
+                       touch_session)
 from .throttle import Limits
 from .tokens import issue_token, revoke_tokens, token_actor
 from .importing import ImportReport, import_users
@@ -10,6 +11,6 @@ from .users import Actor, Grant, actor, add_user, authenticate, get_user, set_ac
 
 __all__ = ["Actor", "Grant", "ImportReport", "Limits", "SessionPolicy", "actor", "acting_roles",
            "add_user", "authenticate", "can_see", "end_session", "end_sessions", "get_user",
-           "holds", "import_users", "issue_token", "password_problem", "resume_session",
-           "revoke_tokens",
-           "role_region", "set_active", "sign_in", "token_actor"]
+           "holds", "import_users", "issue_token", "live_session", "password_problem",
+           "resume_session", "revoke_tokens", "role_region", "set_active", "sign_in",
+           "token_actor", "touch_session"]

@@ -11,7 +11,9 @@ or a deactivation (`set_active`) deletes all of the user's rows.
 on every request would make every page a write transaction (on PostgreSQL a new row
 version, WAL and a commit to flush for each click; on SQLite the database's one write
 lock). Idle timeouts are tens of minutes, so a minute of imprecision changes nothing;
-the update's own condition makes concurrent requests of one browser write once.
+the update's own condition makes concurrent requests of one browser write once. A page
+finds its session with `live_session` in a read transaction (on SQLite it does not wait
+for a writer) and touches it, when due, in a short write transaction of its own.
 Expired rows are pruned by the sign-ins (people/expiry.py).
 """
 
@@ -56,21 +58,37 @@ def open_session(session: Session, user_id: int, now: dt.datetime) -> str:
 def resume_session(session: Session, secret: str, policy: SessionPolicy,
                    now: dt.datetime) -> str | None:
     """The username of the live session ``secret`` (seen now), or None."""
-    digest = _digest(secret)
+    found = live_session(session, secret, policy, now)
+    if found is None:
+        return None
+    username, due = found
+    if due:
+        touch_session(session, secret, now)
+    return username
+
+
+def live_session(session: Session, secret: str, policy: SessionPolicy,
+                 now: dt.datetime) -> tuple[str, bool] | None:
+    """(username, whether `touch_session` is due) of the live session ``secret``, or None.
+    Only reads: a page looks its user up in a read transaction, and touches in a write
+    transaction of its own once a minute."""
     found = session.execute(
         select(User.username, WebSession.last_seen_at)
         .join(User, User.id == WebSession.user_id)
-        .where(WebSession.secret_hash == digest, User.active.is_(True),
+        .where(WebSession.secret_hash == _digest(secret), User.active.is_(True),
                WebSession.last_seen_at > now - policy.idle,
                WebSession.created_at > now - policy.lifetime)).one_or_none()
     if found is None:
         return None
-    if found.last_seen_at <= now - TOUCH_EVERY:
-        session.execute(update(WebSession)
-                        .where(WebSession.secret_hash == digest,
-                               WebSession.last_seen_at <= now - TOUCH_EVERY)
-                        .values(last_seen_at=now))
-    return found.username
+    return found.username, found.last_seen_at <= now - TOUCH_EVERY
+
+
+def touch_session(session: Session, secret: str, now: dt.datetime) -> None:
+    """Seen now (unless a concurrent request of the same browser just wrote it)."""
+    session.execute(update(WebSession)
+                    .where(WebSession.secret_hash == _digest(secret),
+                           WebSession.last_seen_at <= now - TOUCH_EVERY)
+                    .values(last_seen_at=now))
 
 
 def end_session(session: Session, secret: str, *, address: str | None = None,

@@ -1,8 +1,18 @@
 """Connecting to the store: SQLite by default, PostgreSQL for many processes.
 
-SQLite gets WAL, foreign keys and ``BEGIN IMMEDIATE`` for every transaction,
-so writers queue on the database lock instead of failing half-way with
-"database is locked" when they upgrade a read snapshot to a write.
+Two kinds of transaction, one way to open each:
+
+- ``db.session()`` may write. SQLite begins it ``BEGIN IMMEDIATE``: it takes the write
+  lock first, so writers queue on the lock (busy_timeout) instead of failing half-way
+  with "database is locked" (SQLITE_BUSY) when they upgrade a read snapshot to a write
+  that another writer got to first - a deferred writer cannot wait for that one, since
+  its snapshot would then be stale.
+- ``db.read()`` only reads: a deferred ``BEGIN`` on SQLite, which in WAL mode reads a
+  snapshot without taking the write lock, so pages answer while a year start or an import
+  holds it. It never writes: SQLite runs it under ``PRAGMA query_only``, PostgreSQL as a
+  ``READ ONLY`` transaction, so a write in it fails on both instead of upgrading; it is
+  rolled back at the end. A request that may write (or reads to decide a write) uses
+  ``session()`` for all of it.
 
 A SQLite session runs on a connection its thread keeps: checking a connection out
 of the pool and back in cost about as much as a whole click's statements. A session
@@ -56,7 +66,13 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # On the driver directly: this runs at the start of every transaction.
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get(_READ, False)
+        conn.connection.dbapi_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+_READ = "aksi_read"  # execution option: this connection's transactions are Database.read()s
+# Said first in a read: SQLite's lasts until undone (at its end), PostgreSQL's for the transaction.
+_READ_ONLY = {"sqlite": "PRAGMA query_only=ON", "postgresql": "SET TRANSACTION READ ONLY"}
 
 
 class Database:
@@ -85,7 +101,8 @@ class Database:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
+        """A session that may write, in one transaction: committed on success, rolled back
+        on error (SQLite: ``BEGIN IMMEDIATE``, see above)."""
         conn = self._thread_connection()
         if conn is None:
             with self.sessions() as session, session.begin():
@@ -97,6 +114,30 @@ class Database:
             yield session
             counts.flush(session)
             session.flush()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session that only reads, in one transaction rolled back at the end.
+
+        On SQLite it does not wait for (nor hold up) a writer; writing in it raises.
+        """
+        kept = self._thread_connection()
+        conn = kept if kept is not None else self.engine.connect()
+        conn.execution_options(**{_READ: True})
+        transaction = conn.begin()
+        try:
+            conn.exec_driver_sql(_READ_ONLY[self.engine.dialect.name])
+            with Session(bind=conn, expire_on_commit=False,
+                         join_transaction_mode="rollback_only") as session:
+                yield session
+        finally:
+            transaction.rollback()
+            conn.execution_options(**{_READ: False})
+            if self.engine.dialect.name == "sqlite" and not conn.invalidated:
+                # On the driver: through `conn` it would begin another transaction.
+                conn.connection.dbapi_connection.execute("PRAGMA query_only=OFF")
+            if kept is None:
+                conn.close()
 
     def _thread_connection(self) -> Connection | None:
         """SQLite: the connection this thread keeps, if it is free (None: use the pool)."""

@@ -133,7 +133,7 @@ def _authenticate():
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     who = None
     if scheme.lower() == "bearer" and secret.strip():
-        with database().session() as session:
+        with database().read() as session:
             who = token_actor(session, secret.strip())
     if who is None:
         answer, status = _problem(401, "Unauthorized",
@@ -164,7 +164,7 @@ def openapi_document():
             application/json:
               schema: {type: object}
     """
-    with database().session() as session:
+    with database().read() as session:
         doc, etag = openapi.document(session)
     answer = jsonify(doc)
     answer.set_etag(etag)
@@ -207,7 +207,7 @@ def tasks():
         after = _cursor_arg("time", "region", "id")
     except _BadArgument as exc:
         return _problem(400, "BadRequest", str(exc))
-    with database().session() as session:
+    with database().read() as session:
         found = list_tasks(session, user=g.api_actor, year=year,
                            overdue=args.get("overdue") in ("1", "true"),
                            actionable=args.get("actionable") in ("1", "true"),
@@ -241,7 +241,7 @@ def inbox():
         limit, before = _limit_arg(), _cursor_arg("id")
     except _BadArgument as exc:
         return _problem(400, "BadRequest", str(exc))
-    with database().session() as session:
+    with database().read() as session:
         items = inbox_for(session, g.api_actor, limit=limit,
                           before=before[0] if before else None)
         unread = unread_count(session, g.api_actor)
@@ -327,7 +327,7 @@ def overdue_list():
         page = (_cursor_arg("id") or (1,))[0]
     except _BadArgument as exc:
         return _problem(400, "BadRequest", str(exc))
-    with database().session() as session:
+    with database().read() as session:
         if not may_chase(session, g.api_actor):
             return _problem(403, "NotPermitted", f"{g.api_actor.username} tidak mengawasi atau "
                             "menyetujui tahap mana pun: daftar keterlambatan tidak tersedia")
@@ -370,7 +370,7 @@ def region_dashboard():
             raise _BadArgument("region harus kode wilayah Kemendagri")
     except _BadArgument as exc:
         return _problem(400, "BadRequest", str(exc))
-    with database().session() as session:
+    with database().read() as session:
         areas = chase_areas(session, g.api_actor)
         if not areas:
             return _problem(403, "NotPermitted", f"{g.api_actor.username} tidak mengawasi atau "
@@ -483,7 +483,7 @@ def task(year: int, region: str, stage: str):
     if not can_see(g.api_actor, region):
         return _forbidden(region)
     try:
-        with database().session() as session:
+        with database().read() as session:
             shown = view(session, find_task(session, region, stage, year), user=g.api_actor)
     except AksiError as exc:
         return _refusal(exc)
@@ -564,7 +564,7 @@ def year_progress():
     except _BadArgument as exc:
         return _problem(400, "BadRequest", str(exc))
     areas = {a.region_code for a in g.api_actor.assignments}
-    with database().session() as session:
+    with database().read() as session:
         rows = progress(session, areas, year)
     return jsonify({"year": year, "areas": sorted(areas), "stages": [r.as_dict() for r in rows]})
 
@@ -589,7 +589,7 @@ def forms(year: int, region: str, stage: str):
     if not can_see(g.api_actor, region):
         return _forbidden(region)
     try:
-        with database().session() as session:
+        with database().read() as session:
             shown = show_forms(session, region, stage, year, user=g.api_actor)
     except AksiError as exc:
         return _refusal(exc)
@@ -693,7 +693,7 @@ def download(sha256: str):
         403: {}
     """
     try:
-        with database().session() as session:
+        with database().read() as session:
             path, media_type, filename = open_download(session, sha256=sha256, user=g.api_actor)
     except AksiError as exc:
         return _refusal(exc)

@@ -44,8 +44,8 @@ from wtforms.validators import DataRequired
 
 from ..clock import utcnow
 from ..errors import ConfigurationError, NotFound, Refused
-from ..people import (Actor, Limits, SessionPolicy, actor, end_session, resume_session,
-                      sign_in)
+from ..people import (Actor, Limits, SessionPolicy, actor, end_session, live_session, sign_in,
+                      touch_session)
 from .store import database
 
 bp = Blueprint("auth", __name__)
@@ -128,14 +128,21 @@ class Person(UserMixin):
 
 @login_manager.user_loader
 def load_user(secret: str) -> Person | None:
-    with database().session() as session:
-        username = resume_session(session, secret, settings().sessions, utcnow())
-        if username is None:
+    """Read only (it must not wait for a writer on SQLite); the session's once-a-minute
+    touch is a write transaction of its own."""
+    now = utcnow()
+    with database().read() as session:
+        live = live_session(session, secret, settings().sessions, now)
+        if live is None:
             return None
+        username, due = live
         try:
             found = actor(session, username)
         except NotFound:
             return None
+    if due:
+        with database().session() as session:
+            touch_session(session, secret, now)
     return Person(found, secret) if found.active else None
 
 

@@ -60,7 +60,7 @@ class ExtendForm(FlaskForm):
 
 def _actor_or_403():
     actor = current_user.actor
-    with database().session() as session:
+    with database().read() as session:
         if not may_chase(session, actor):
             abort(403)
     return actor
@@ -80,7 +80,7 @@ def _filters(year: int) -> Filters:
 def overdue_list():
     actor = _actor_or_403()
     page = min(max(request.args.get("halaman", type=int) or 1, 1), MAX_PAGE)
-    with database().session() as session:
+    with database().read() as session:
         year, years = cycle_year(session, actor)
         filters = _filters(year)
         if filters.area and not can_chase_here(session, actor, filters.area):
@@ -154,7 +154,7 @@ def download(fmt: str):
     actor = _actor_or_403()
     if fmt not in FORMATS:
         abort(404)
-    with database().session() as session:
+    with database().read() as session:
         year, _ = cycle_year(session, actor)
         filters = _filters(year)
         if filters.area and not can_chase_here(session, actor, filters.area):
@@ -295,7 +295,7 @@ def _do_extend(actor, year: int, region: str, stage: str, level: str, stage_name
 @bp.get("/kejar/penghambat/<int:year>/<region>/<stage>")
 def blockers_page(year: int, region: str, stage: str):
     actor = _actor_or_403()
-    with database().session() as session:
+    with database().read() as session:
         task = _stage_or_403(session, actor, year, region, stage)
         tree = blocker_tree(session, task)
         place = session.get(Region, region)

@@ -182,7 +182,7 @@ def page_rules(definition: Any, form_id: str, ctx: FormContext) -> dict:
 def form_rules(sha256: str, form: str):
     """The form's part of its browser rules (no region's data in it: any signed-in person
     may read it). The URL names the definition, which never changes: cached a year."""
-    with database().session() as session:
+    with database().read() as session:
         try:
             definition = pinned(session, sha256)
         except NotFound:

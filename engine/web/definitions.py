@@ -46,7 +46,7 @@ def allow_diagram_styles(response):
 @bp.get("/definisi")
 def index():
     findings, disk = on_disk()
-    with database().session() as session:
+    with database().read() as session:
         runs = running(session)
     disk_hash = {d.level: d.content_hash for d in disk} if disk else {}
     for run in runs:
@@ -64,7 +64,7 @@ def level_page(level: str):
     asked = request.args.get("versi")
     if asked is not None and not HASH.fullmatch(asked):
         abort(404)
-    with database().session() as session:
+    with database().read() as session:
         d = _definition(session, level, asked, disk)
         runs = [r for r in running(session) if r["level"] == level]
     family = dict(disk.definitions) if disk else {}
@@ -104,7 +104,7 @@ def _definition(session, level: str, asked: str | None, disk):
 @bp.get("/kalender/<int:year>")
 def calendar(year: int):
     _, disk = on_disk()
-    with database().session() as session:
+    with database().read() as session:
         defs = year_definitions(session, year, disk)
     if not len(defs):
         abort(404)

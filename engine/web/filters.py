@@ -159,7 +159,7 @@ def names(level: str, year: int | None = None) -> Names:
     cache = g.setdefault("aksi_names", {})
     key = (level, year)
     if key not in cache:
-        with database().session() as session:
+        with database().read() as session:
             content_hash = None
             if year is not None:
                 content_hash = session.scalar(select(Case.definition_hash).where(
@@ -175,7 +175,7 @@ def level_of_tier(tier: int, year: int | None = None) -> Names:
     """The `Names` of the level whose regions have ``tier`` (a region code's depth)."""
     cache = g.setdefault("aksi_tiers", {})
     if tier not in cache:
-        with database().session() as session:
+        with database().read() as session:
             rows = session.execute(select(DefinitionRow.level, DefinitionRow.content_hash)).all()
             levels = {pinned(session, h).tier: level for level, h in rows}
         cache[tier] = levels.get(tier)

@@ -40,7 +40,7 @@ def _days_after(item: dict) -> int:
 @bp.get("/kotak-masuk")
 def index():
     before = _item_id(request.args.get("sebelum"))
-    with database().session() as session:
+    with database().read() as session:
         items = inbox_for(session, current_user.actor, limit=PAGE + 1, before=before)
     more = len(items) > PAGE
     items = items[:PAGE]

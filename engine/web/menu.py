@@ -24,7 +24,7 @@ def _read_menu() -> None:
             or not current_user.is_authenticated):
         return
     actor = current_user.actor
-    with database().session() as session:
+    with database().read() as session:
         count = unread_count(session, actor)
         g.aksi_may_chase = may_chase(session, actor)
     g.inbox_unread = "" if not count else (f"{UNREAD_CAP - 1}+" if count >= UNREAD_CAP

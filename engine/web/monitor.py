@@ -54,7 +54,7 @@ def _national(session, areas: list[str]) -> bool:
 
 @bp.get("/pantau")
 def overview():
-    with database().session() as session:
+    with database().read() as session:
         areas = _areas_or_403(session)
         year, _ = cycle_year(session, current_user.actor)
         root = NATIONAL_SLUG if _national(session, areas) else areas[0]
@@ -66,7 +66,7 @@ def _load(year: int, region: str) -> tuple[Dashboard, dict]:
     if not MIN_YEAR <= year <= MAX_YEAR:
         abort(404)
     actor = current_user.actor
-    with database().session() as session:
+    with database().read() as session:
         areas = _areas_or_403(session)
         national = _national(session, areas)
         if region == NATIONAL_SLUG:

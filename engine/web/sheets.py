@@ -212,7 +212,7 @@ def _form_or_404(definition: Any, task: Any, form: str) -> str:
 def template(year: int, region: str, stage: str, form: str):
     """The .xlsx template of ``form``: the user's unit, else every unit (``?unit=``:
     another unit of the stage)."""
-    with database().session() as session:
+    with database().read() as session:
         task, definition = _stage(session, year, region, stage)
         _form_or_404(definition, task, form)
         parts = definition.stage(stage).parts
@@ -437,7 +437,7 @@ def attachment(year: int, region: str, stage: str, sha256: str):
     if not _SHA256.match(sha256):
         abort(404)
     try:
-        with database().session() as session:
+        with database().read() as session:
             task, _ = _stage(session, year, region, stage)
             name = session.scalar(select(AttachmentUse.name).where(
                 AttachmentUse.task_id == task.id, AttachmentUse.sha256 == sha256))

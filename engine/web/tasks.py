@@ -59,7 +59,7 @@ def task_list():
     state = request.args.get("status") or None
     page = min(max(request.args.get("halaman", type=int) or 1, 1), MAX_PAGE)
     actor = current_user.actor
-    with database().session() as session:
+    with database().read() as session:
         year, years = cycle_year(session, actor)
         choices = filter_choices(session, year)
         views = list_tasks(session, user=actor, year=year, overdue=overdue,
@@ -110,7 +110,7 @@ def stage_page(year: int, region: str, stage: str, *, form_override=None, status
     arguments of `form_page`: after a refused save (engine/web/form_entry.py) the form
     shows what was typed, its problems and why nothing was saved."""
     _visible_or_abort(region)
-    with database().session() as session:
+    with database().read() as session:
         try:
             task = find_task(session, region, stage, year)
         except NotFound:
