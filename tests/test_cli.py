@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from engine.cli import main
+from engine.definitions.loader import PACKAGED
 from helpers import TOY_WORKFLOWS, WORKFLOWS, ToyCopy
 
 
@@ -61,6 +62,35 @@ def test_check_defaults_to_local_workflows(runner, monkeypatch):
     assert result.exit_code == 0, result.output
     assert any(l.startswith("workflows/provinsi.yaml:")
                and "due-before-predecessor" in l for l in result.stdout.splitlines())
+
+
+def test_check_says_which_definitions_it_used(runner, monkeypatch, tmp_path):
+    monkeypatch.chdir(WORKFLOWS.parent)
+    local = runner.invoke(main, ["check"])
+    assert f"Definisi: {WORKFLOWS} (./workflows di direktori kerja)" in local.stderr
+    named = runner.invoke(main, ["--workflows", str(TOY_WORKFLOWS), "check"])
+    assert f"Definisi: {TOY_WORKFLOWS} (dari --workflows)" in named.stderr
+    env = runner.invoke(main, ["check"], env={"AKSI_WORKFLOWS": str(TOY_WORKFLOWS)})
+    assert f"Definisi: {TOY_WORKFLOWS} (dari AKSI_WORKFLOWS)" in env.stderr
+    monkeypatch.chdir(tmp_path)  # no ./workflows: the definitions shipped with aksi
+    shipped = runner.invoke(main, ["check", "--json"])
+    assert shipped.exit_code == 0, shipped.output
+    assert f"Definisi: {PACKAGED.resolve()} (bawaan aksi: " in shipped.stderr
+    files = {Path(f["file"]) for f in json.loads(shipped.stdout)}  # its warnings' files
+    assert files and {f.parent for f in files} == {PACKAGED.resolve()}
+
+
+def test_a_missing_definitions_directory_is_its_own_finding(runner, tmp_path):
+    for args, env in ((["--workflows", str(tmp_path / "nope")], {}),
+                      ([], {"AKSI_WORKFLOWS": str(tmp_path / "nope")})):
+        result = runner.invoke(main, [*args, "check"], env=env)
+        assert result.exit_code == 1, result.output
+        assert result.stdout.splitlines() == [
+            f"{tmp_path / 'nope'}:1:1: error missing-directory: direktori definisi ini tidak "
+            "ada: periksa --workflows atau AKSI_WORKFLOWS"]
+        graph = runner.invoke(main, [*args, "graph", "kecamatan"], env=env)
+        assert graph.exit_code == 1 and "error missing-directory" in graph.stderr, graph.output
+        assert "yaml-syntax" not in graph.output and "Traceback" not in graph.output
 
 
 def test_check_strict_fails_on_warnings(runner):

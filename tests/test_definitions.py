@@ -330,6 +330,13 @@ def test_load_of_an_empty_directory(tmp_path):
     assert [f.code for f in info.value.findings] == ["no-definitions"]
 
 
+def test_load_of_a_missing_directory(tmp_path):
+    with pytest.raises(DefinitionError) as info:
+        load(tmp_path / "nope")
+    assert [(f.file, f.line, f.column, f.code) for f in info.value.findings] == [
+        (str(tmp_path / "nope"), 1, 1, "missing-directory")]
+
+
 def test_default_directory_follows_the_environment(monkeypatch):
     monkeypatch.setenv("AKSI_WORKFLOWS", str(TOY_WORKFLOWS))
     assert default_directory() == TOY_WORKFLOWS

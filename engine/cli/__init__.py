@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from .. import environment
 
@@ -86,8 +87,10 @@ def _shorten(text: str, limit: int) -> str:
 class Context:
     """What every command may need, resolved lazily from the global options."""
 
-    def __init__(self, workflows: Path | None, db_url: str | None = None):
+    def __init__(self, workflows: Path | None, db_url: str | None = None,
+                 named_by: str | None = None):
         self._workflows = workflows
+        self._named_by = named_by  # the option or variable that named the definitions
         self.db_url = db_url
         self._definitions: DefinitionSet | None = None
         self._db: Database | None = None
@@ -99,6 +102,17 @@ class Context:
 
             self._workflows = default_directory()
         return self._workflows
+
+    @property
+    def origin(self) -> str:
+        """Where the definitions come from, in words (`aksi check` says it)."""
+        from ..definitions.loader import LOCAL
+
+        if self._named_by:
+            return f"dari {self._named_by}"
+        if self.workflows == LOCAL:
+            return "./workflows di direktori kerja"
+        return f"bawaan aksi: tidak ada --workflows, {environment.WORKFLOWS}, maupun ./workflows"
 
     def database(self, *, migrated: bool = True) -> Database:
         """The store; exit 1 with advice when its schema is missing or old."""
@@ -142,14 +156,17 @@ pass_context = click.make_pass_decorator(Context)
 @click.option("--workflows", type=click.Path(file_okay=False, path_type=Path),
               envvar=environment.WORKFLOWS,
               help=f"Directory of workflow definitions (env {environment.WORKFLOWS}; "
-                   "default ./workflows).")
+                   "default ./workflows if there is one, else the definitions shipped with aksi).")
 @click.option("--db", "db_url", envvar=environment.DATABASE_URL, metavar="URL",
               help=f"Database URL (env {environment.DATABASE_URL}; default sqlite:///aksi.db).")
 @click.version_option(package_name="aksi")
 @click.pass_context
 def main(ctx: click.Context, workflows: Path | None, db_url: str | None) -> None:
     """aksi: the Aksi Konvergensi workflow engine."""
-    ctx.obj = Context(workflows, db_url)
+    source = ctx.get_parameter_source("workflows")
+    named_by = {ParameterSource.COMMANDLINE: "--workflows",
+                ParameterSource.ENVIRONMENT: environment.WORKFLOWS}.get(source)
+    ctx.obj = Context(workflows, db_url, named_by if workflows else None)
 
 
 def level_choice(ctx_obj: Context, level: str) -> str:

@@ -21,6 +21,8 @@ from . import Context, main, pass_context
 @pass_context
 def check_command(ctx: Context, paths: tuple[Path, ...], as_json: bool, strict: bool) -> None:
     """Validate workflow definitions (default: the workflows directory)."""
+    if not paths:  # on stderr: stdout holds only the findings (and --json only JSON)
+        click.echo(f"Definisi: {ctx.workflows.resolve()} ({ctx.origin})", err=True)
     findings = run_check(list(paths) or [ctx.workflows])
     if not any(f.is_error for f in findings) and not paths:
         findings = sorted(findings + _drift(ctx))

@@ -13,22 +13,22 @@ from pathlib import Path
 from typing import Iterable
 
 from .. import environment, safeyaml
-from . import checks, schema, source
+from . import checks, schema, shipped, source
 from .checks.references import forms_dir, rules_file, shown
 from .findings import DefinitionError, Finding, Severity
 from .model import Definition, DefinitionSet
 from .source import SourceDoc
 
 ENV_VAR = environment.WORKFLOWS
-PACKAGED = Path(__file__).resolve().parents[2] / "workflows"
+LOCAL = Path("workflows")  # relative, so findings show short paths
+PACKAGED = shipped.WORKFLOWS
 
 
 def default_directory() -> Path:
-    """$AKSI_WORKFLOWS, else ./workflows, else the project's own workflows/."""
+    """$AKSI_WORKFLOWS, else ./workflows, else the definitions shipped with aksi."""
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR])
-    local = Path("workflows")  # relative, so findings show short paths
-    return local if local.is_dir() else PACKAGED
+    return LOCAL if LOCAL.is_dir() else PACKAGED
 
 
 def definition_files(paths: Iterable[Path]) -> list[Path]:
@@ -55,6 +55,11 @@ def _parse(paths: Iterable[Path]) -> tuple[list[SourceDoc], list[Finding], list[
     valid: list[SourceDoc] = []
     broken: list[tuple] = []
     for path in files:
+        if not path.exists():  # a directory (or file) named that is not there
+            findings.append(Finding(str(path), 1, 1, Severity.ERROR, "missing-directory",
+                                    "direktori definisi ini tidak ada: periksa --workflows "
+                                    f"atau {ENV_VAR}"))
+            continue
         doc, problems = source.read(path)
         findings += problems
         structural = list(schema.validate(doc)) if doc is not None else []

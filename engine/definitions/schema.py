@@ -9,16 +9,16 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from pathlib import Path
 from typing import Iterator
 
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
+from . import shipped
 from .findings import Finding
 from .source import SourceDoc
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflows" / "schema.json"
+SCHEMA_PATH = shipped.SCHEMA
 
 _TYPES = {
     "object": "pemetaan (kunci: nilai)",
