@@ -150,11 +150,11 @@ def _standing(definitions, state) -> None:
                f"{state.escalations} eskalasi)")
 
 
-def _entry(definition) -> tuple[str | None, set[str]]:
-    """The level's first own role that enters data (of a trigger with ``valid_forms``), and
-    the states in which data is entered."""
+def _entry(definition, stage: str) -> tuple[str | None, set[str]]:
+    """The level's first own role that enters data in ``stage`` (of a trigger with
+    ``valid_forms``, as the stage has it), and the states in which data is entered."""
     role, states = None, set()
-    for trigger in definition.lifecycle.triggers.values():
+    for trigger in definition.triggers(stage).values():
         if trigger.needs_valid_forms:
             states |= set(trigger.sources)
             role = role or next((ref.role for ref in trigger.by if ref.level is None
@@ -173,20 +173,19 @@ def _drafts(db, definitions, province: str, year: int,
 
     held, refused = set(), []
     for definition in definitions:
-        role, editable = _entry(definition)
-        if role is None:
-            continue
-        units = definition.roles[role].units
+        editable = set().union(*(_entry(definition, s.id)[1] for s in definition))
         with db.session() as session:
             stages = session.execute(select(Task.region_code, Task.stage).where(
                 Task.year == year, Task.level == definition.level, Task.state.in_(editable),
                 in_province(Task.region_code, province)).order_by(Task.id)).all()
         for code, stage_id in stages:
             stage = definition.stage(stage_id)
-            if not any(f in definition.forms for f in stage.outputs):
+            role = _entry(definition, stage_id)[0]
+            if role is None or not any(f in definition.forms for f in stage.outputs):
                 continue
+            units = definition.roles[role].units
 
-            def who(unit: str | None, code=code) -> str:
+            def who(unit: str | None, code=code, role=role, units=units) -> str:
                 return username(role, code, unit or (units[0] if units else None), units)
 
             try:

@@ -31,7 +31,7 @@ def _part_unit(session, definition, task, username: str, unit: str | None) -> st
     """The part the upload is saved into: the user's unit in a stage with parts."""
     if not definition.stage(task.stage).parts:
         return WHOLE
-    refs = tuple(ref for t in entry_triggers(definition) for ref in t.by)
+    refs = tuple(ref for t in entry_triggers(definition, task.stage) for ref in t.by)
     own = unit_for(actor(session, username), refs, task.level, task.region_code)
     if own is None and unit is None:
         raise NotPermitted(f"{username} belum ditetapkan unitnya; tahap ini diisi per unit",

@@ -62,7 +62,7 @@ def _unit_of(definition: Any, task: Any, user: Any, unit: str | None) -> str | N
         return unit
     if user is None:
         return None
-    refs = tuple(ref for t in entry.entry_triggers(definition) for ref in t.by)
+    refs = tuple(ref for t in entry.entry_triggers(definition, task.stage) for ref in t.by)
     return entry.unit_for(user, refs, task.level, task.region_code)
 
 

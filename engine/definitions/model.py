@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
@@ -126,6 +126,19 @@ class Stage:
     description: str = ""
     roll: str | None = None  # "next_working_day": a due day off work moves forward
     parts: tuple[str, ...] = ()  # units whose operators each submit their part
+    # Who fires which trigger in this stage, where it differs from the lifecycle's `by`
+    # (trigger id -> roles); e.g. the Sekda approves the penilaian, the Kepala Bappeda
+    # every other stage.
+    by: tuple[tuple[str, tuple[RoleRef, ...]], ...] = ()
+    # The stage's effective triggers: the lifecycle's, with `by` overridden. Derived from
+    # the two above, so left out of equality and hashing. Read it through
+    # `Stage.trigger` / `Definition.trigger`, never `lifecycle.triggers`, wherever a
+    # task's stage is known: whoever may act depends on the stage.
+    triggers: Mapping[str, Trigger] = field(default_factory=lambda: MappingProxyType({}),
+                                            compare=False)
+
+    def trigger(self, trigger_id: str) -> Trigger:
+        return self.triggers[trigger_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +203,14 @@ class Definition:
     def __iter__(self) -> Iterator[Stage]:
         return iter(self.stages)
 
+    def triggers(self, stage_id: str) -> Mapping[str, Trigger]:
+        """The triggers of a stage, each with the roles that fire it in that stage."""
+        return self.stage(stage_id).triggers
+
+    def trigger(self, stage_id: str, trigger_id: str) -> Trigger:
+        """One trigger as it applies in one stage (the stage's `by` over the lifecycle's)."""
+        return self.stage(stage_id).triggers[trigger_id]
+
     @classmethod
     def from_data(cls, data: Mapping[str, Any],
                   forms: Mapping[str, Mapping[str, Any]] | None = None,
@@ -224,6 +245,19 @@ def _notices(items: list[dict], key: str) -> tuple[Notice, ...]:
     return tuple(Notice(i[key], tuple(RoleRef.parse(t) for t in i["to"])) for i in items)
 
 
+def _roles(value: str | list[str]) -> tuple[RoleRef, ...]:
+    return tuple(RoleRef.parse(r) for r in _ids(value))
+
+
+def _stage_triggers(lifecycle: Lifecycle,
+                    by: tuple[tuple[str, tuple[RoleRef, ...]], ...]) -> Mapping[str, Trigger]:
+    if not by:
+        return lifecycle.triggers  # shared: most stages keep the level's roles
+    own = dict(by)
+    return MappingProxyType({tid: replace(t, by=own[tid]) if tid in own else t
+                             for tid, t in lifecycle.triggers.items()})
+
+
 def _quorum(text: str | None) -> int:
     return 100 if text in (None, "all") else int(text.rstrip("%"))
 
@@ -240,7 +274,7 @@ def _build(d: dict, forms: dict, rules: dict, snapshot: str) -> Definition:
         triggers=MappingProxyType({
             k: Trigger(
                 id=k, name=v["name"], sources=_ids(v["from"]), dest=v["to"],
-                by=tuple(RoleRef.parse(r) for r in _ids(v["by"])),
+                by=_roles(v["by"]),
                 reason_required=v.get("reason", False),
                 needs_valid_forms=v.get("valid_forms", False),
                 not_by=_ids(v.get("not_by")),
@@ -255,6 +289,7 @@ def _build(d: dict, forms: dict, rules: dict, snapshot: str) -> Definition:
     stages = []
     for s in d["stages"]:
         wf = s.get("waits_for")
+        by = tuple((tid, _roles(roles)) for tid, roles in s.get("by", {}).items())
         stages.append(Stage(
             id=s["id"], name=s["name"], group=s["group"], kind=s["kind"],
             opens=DayOfYear.parse(s["opens"]) if "opens" in s else START_OF_YEAR,
@@ -268,6 +303,8 @@ def _build(d: dict, forms: dict, rules: dict, snapshot: str) -> Definition:
             description=s.get("description", ""),
             roll=s.get("roll") if s.get("roll") != "none" else None,
             parts=tuple(s.get("parts", ())),
+            by=by,
+            triggers=_stage_triggers(lifecycle, by),
         ))
     sc = d.get("scoring")
     scoring = Scoring(

@@ -30,6 +30,18 @@ def lifecycle_graph(definition: Definition, fmt: str = "mermaid") -> str:
     return _mermaid(definition) if fmt == "mermaid" else _dot(definition)
 
 
+def _who(definition: Definition, trigger) -> str:
+    """The roles that fire ``trigger``, then the stages that name others (their own `by`):
+    ``approver; pra_musrenbang, penilaian_monev: sekda``."""
+    text = ", ".join(map(str, trigger.by))
+    others: dict[str, list[str]] = {}
+    for stage in definition:
+        by = stage.trigger(trigger.id).by
+        if by != trigger.by:
+            others.setdefault(", ".join(map(str, by)), []).append(stage.id)
+    return "; ".join([text] + [f"{', '.join(s)}: {r}" for r, s in others.items()])
+
+
 def _mermaid(definition: Definition) -> str:
     """A Mermaid state diagram Mermaid itself draws. (GraphMachine's Mermaid output begins
     with a title block Mermaid refuses and colours the initial state as the current one.)"""
@@ -37,7 +49,7 @@ def _mermaid(definition: Definition) -> str:
     lines = ["stateDiagram-v2", "  direction LR"]
     lines += [f'  state "{s.name}" as {s.id}' for s in lc.states.values()]
     lines.append(f"  [*] --> {lc.initial}")
-    lines += [f"  {source} --> {t.dest}: {t.name} ({', '.join(map(str, t.by))})"
+    lines += [f"  {source} --> {t.dest}: {t.name} ({_who(definition, t)})"
               for t in lc.triggers.values() for source in t.sources]
     return "\n".join(lines) + "\n"
 
@@ -50,7 +62,7 @@ def _dot(definition: Definition) -> str:
             "trigger": t.id,
             "source": list(t.sources),
             "dest": t.dest,
-            "label": f"{t.name} ({', '.join(map(str, t.by))})",
+            "label": f"{t.name} ({_who(definition, t)})",
         }
         for t in lc.triggers.values()
     ]

@@ -86,9 +86,10 @@ def is_send_back(definition: Any, trigger: Any) -> bool:
     return trigger.id in send_back_ids(definition)
 
 
-def send_back_triggers(definition: Any) -> list[Any]:
+def send_back_triggers(definition: Any, stage: str) -> list[Any]:
+    """The send-backs of ``stage``, each with the roles that fire it there."""
     ids = send_back_ids(definition)
-    return [t for t in definition.lifecycle.triggers.values() if t.id in ids]
+    return [t for t in definition.triggers(stage).values() if t.id in ids]
 
 
 # -- comparing two versions of a part ----------------------------------------------------------
@@ -408,10 +409,10 @@ def send_back(session: Session, *, task: Any, trigger: str, user: Actor, reason:
     lc = definition.lifecycle
     context = {"region": task.region_code, "stage": task.stage, "year": task.year,
                "trigger": trigger}
-    spec = lc.triggers.get(trigger)
+    spec = definition.triggers(task.stage).get(trigger)
     if spec is None or not is_send_back(definition, spec):
         raise InvalidForm(f"'{trigger}' bukan pemicu untuk mengembalikan tahap; pilihan: "
-                          + ", ".join(t.id for t in send_back_triggers(definition)),
+                          + ", ".join(t.id for t in send_back_triggers(definition, task.stage)),
                           problems=[], **context)
     stage = definition.stage(task.stage)
     keys = [k for k in cells if k]
@@ -438,7 +439,8 @@ def send_back(session: Session, *, task: Any, trigger: str, user: Actor, reason:
 # -- what the task list and the stage page show -----------------------------------------------
 
 def _returned_states(definition: Any) -> set[str]:
-    return {t.dest for t in send_back_triggers(definition)}
+    ids = send_back_ids(definition)
+    return {t.dest for t in definition.lifecycle.triggers.values() if t.id in ids}
 
 
 def returned_info(session: Session, definition: Any, task: Any) -> dict | None:

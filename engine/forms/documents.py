@@ -406,8 +406,9 @@ def _role_names(definition: Any, refs: Iterable[str]) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
-def _trail_rows(definition: Any, trail: Sequence[Mapping[str, Any]], zone: str) -> list[dict]:
-    triggers = definition.lifecycle.triggers
+def _trail_rows(definition: Any, stage: str, trail: Sequence[Mapping[str, Any]],
+                zone: str) -> list[dict]:
+    triggers = definition.triggers(stage)  # the roles named are the stage's own
     out = []
     for e in trail:
         spec = triggers.get(e.get("kind"))
@@ -430,16 +431,17 @@ def _trail_rows(definition: Any, trail: Sequence[Mapping[str, Any]], zone: str) 
     return out
 
 
-def signing_chain(definition: Any) -> list[Any]:
+def signing_chain(definition: Any, stage: str) -> list[Any]:
     """The triggers from data entry to the done state, in order (submit, verify, approve):
-    one signature block each."""
+    one signature block each, with the roles that fire them in ``stage``."""
     lc = definition.lifecycle
-    start = next((t for t in lc.triggers.values() if t.needs_valid_forms), None)
+    triggers = definition.triggers(stage)
+    start = next((t for t in triggers.values() if t.needs_valid_forms), None)
     if start is None:
-        return [t for t in lc.triggers.values() if t.dest == lc.done and not t.by_system][:1]
+        return [t for t in triggers.values() if t.dest == lc.done and not t.by_system][:1]
     chain, state, seen = [start], start.dest, {start.dest}
     while state != lc.done:
-        step = next((t for t in lc.triggers.values() if state in t.sources and not t.by_system
+        step = next((t for t in triggers.values() if state in t.sources and not t.by_system
                      and not t.reason_required and t.dest not in seen), None)
         if step is None:
             break
@@ -456,11 +458,11 @@ class Signature:
     signers: list[tuple[str, str, str]]  # (name, unit or "", "15 Januari 2027 pukul 10.30 WIB")
 
 
-def _signatures(definition: Any, rows: list[dict]) -> list[Signature]:
+def _signatures(definition: Any, stage: str, rows: list[dict]) -> list[Signature]:
     """Who signed each step of the chain since the stage was last reopened; a step that a
     return undid (for the units it sent back) is unsigned again."""
     lc = definition.lifecycle
-    chain = signing_chain(definition)
+    chain = signing_chain(definition, stage)
     ids = [t.id for t in chain]
     reopens = {t.id for t in lc.triggers.values() if lc.done in t.sources}
     last_reopen = max((i for i, r in enumerate(rows) if r["kind"] in reopens), default=-1)
@@ -533,8 +535,8 @@ def render_html(definition: Any, task_row: Any, region_name: str, docs: Mapping[
         c for c in lookup.names if c.startswith(code + ".") and tier_of(c) == tier_of(code) + 1)
     kind = row_kind or ("Desa/Kelurahan" if tier_of(code) == 3 else "Wilayah")
     spec = spec_of(definition, form)
-    trail_rows = _trail_rows(definition, trail, zone)
-    signatures = _signatures(definition, trail_rows)
+    trail_rows = _trail_rows(definition, stage.id, trail, zone)
+    signatures = _signatures(definition, stage.id, trail_rows)
     done_at = getattr(task_row, "done_at", None)
     signed_on = done_at if (not draft and done_at) else (now or dt.datetime.now(dt.timezone.utc))
     from zoneinfo import ZoneInfo

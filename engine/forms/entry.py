@@ -40,8 +40,9 @@ from .validate import DRAFT, SUBMIT, FormContext, Problem, check_document, owned
 ROW_KINDS = {4: "desa", 3: "Kecamatan", 2: "Kabupaten/Kota", 1: "Provinsi"}
 
 
-def entry_triggers(definition: Any) -> list:
-    return [t for t in definition.lifecycle.triggers.values() if t.needs_valid_forms]
+def entry_triggers(definition: Any, stage: str) -> list:
+    """The data-entry triggers of ``stage``, each with the roles that fire it there."""
+    return [t for t in definition.triggers(stage).values() if t.needs_valid_forms]
 
 
 def part_start_state(definition: Any) -> str:
@@ -84,7 +85,7 @@ def write_access(definition: Any, task: Any, actor: Actor,
                  parts: Mapping[str, Any]) -> WriteAccess:
     """May ``actor`` write into ``task``'s stage now, and which part? ``parts``: unit ->
     the stage's parts (`parts_of` or `engine.forms.parts.part_states`)."""
-    triggers = entry_triggers(definition)
+    triggers = entry_triggers(definition, task.stage)
     refs = tuple(ref for t in triggers for ref in t.by)
     if not triggers or not acting_roles(actor, refs, task.level, task.region_code):
         return WriteAccess(False, None)
@@ -284,7 +285,7 @@ def save_parts(session: Session, *, task: Any, definition: Any, saves: Sequence[
         raise InvalidForm("tidak ada isian untuk disimpan", problems=[], **context)
     for item in saves:
         _shape_checked(stage, item.data, context)
-    triggers = entry_triggers(definition)
+    triggers = entry_triggers(definition, task.stage)
     refs = tuple(ref for t in triggers for ref in t.by)
     units = []
     for item in saves:

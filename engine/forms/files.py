@@ -280,7 +280,7 @@ def _may_upload(session: Session, task: Any, username: str) -> None:
 
     definition = pinned(session, task.definition_hash)
     context = {"region": task.region_code, "stage": task.stage, "year": task.year}
-    triggers = entry_triggers(definition)
+    triggers = entry_triggers(definition, task.stage)
     refs = tuple(ref for t in triggers for ref in t.by)
     who = actor_of(session, username)
     if not acting_roles(who, refs, task.level, task.region_code):

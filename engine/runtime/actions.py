@@ -98,7 +98,8 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
         raise Conflict(f"tahap ini sudah diubah orang lain (versi {task.version}, Anda melihat "
                        f"versi {expected_version}); muat ulang lalu coba lagi",
                        version=task.version, **context)
-    spec = lc.triggers.get(trigger)
+    stage = definition.stage(task.stage)
+    spec = stage.triggers.get(trigger)  # who may fire it depends on the stage
     if spec is None:
         raise InvalidTrigger(f"pemicu '{trigger}' tidak ada; pilihan: {', '.join(lc.triggers)}",
                              **context)
@@ -111,7 +112,6 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
             f"{user.username} tidak berhak melakukan '{spec.name}' pada {task.region_code}: perlu "
             f"peran {' atau '.join(map(str, spec.by))} untuk wilayah ini",
             username=user.username, **context)
-    stage = definition.stage(task.stage)
     on_part = bool(stage.parts) and lc.acts_on_part(trigger)
     # A part trigger is judged on the part's state (parts.move_parts), a stage trigger here.
     dest = None if on_part else next_state(definition, task.state, trigger)

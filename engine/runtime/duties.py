@@ -87,7 +87,7 @@ def offered(definition: Definition, task: Any, user: Any, triggers: list[dict],
     newest = [(e["kind"], e["actor"], e["payload"]) for e in reversed(history)]
     out = []
     for t in triggers:
-        spec = lc.triggers[t["trigger"]]
+        spec = stage.triggers[t["trigger"]]
         if spec.not_by:
             own = (unit_for(user, spec.by, task.level, task.region_code)
                    if stage.parts and lc.acts_on_part(spec.id) else None)

@@ -154,7 +154,8 @@ def chasing_roles(definitions: dict[str, Definition]) -> set[tuple[str, str]]:
     for d in definitions.values():
         found |= {(d.level, r.id) for r in d.roles.values() if r.supervises}
         lc = d.lifecycle
-        found |= {(d.level, ref.role) for t in lc.triggers.values() if t.dest == lc.done
+        found |= {(d.level, ref.role) for s in d.stages for t in s.triggers.values()
+                  if t.dest == lc.done
                   for ref in t.by if ref.level is None and ref.role != SYSTEM}
     return found
 
@@ -195,11 +196,14 @@ def _distances(definition: Definition) -> dict[str, int]:
     return dist
 
 
-def forward_triggers(definition: Definition, state: str) -> list[Any]:
-    """The triggers a person fires that bring ``state`` nearer the done state."""
+def forward_triggers(definition: Definition, state: str, stage: str | None = None
+                     ) -> list[Any]:
+    """The triggers a person fires that bring ``state`` nearer the done state; with
+    ``stage``, as that stage has them (its own `by`)."""
     dist = _distances(definition)
     here = dist.get(state)
-    return [t for t in definition.lifecycle.triggers.values()
+    triggers = definition.triggers(stage) if stage else definition.lifecycle.triggers
+    return [t for t in triggers.values()
             if state in t.sources and here is not None and dist.get(t.dest, here) < here
             and any(ref.role != SYSTEM for ref in t.by)]
 
@@ -222,14 +226,15 @@ def waiting_for(definitions: dict[str, Definition], task: Any, part_states: dict
     level_names = {(d.level, r.id): r.name for d in definitions.values()
                    for r in d.roles.values()}
     stage = definition.stage(task.stage)
-    forward = forward_triggers(definition, task.state)
+    forward = forward_triggers(definition, task.state, task.stage)
     lc = definition.lifecycle
     part_triggers = set(lc.parts_all) | set(lc.parts_any)
     out: list[Waiting] = []
     if stage.parts and forward and all(t.id in part_triggers for t in forward):
         start = part_start_state(definition)
         for unit in stage.parts:
-            moves = [t for t in forward_triggers(definition, part_states.get(unit, start))
+            moves = [t for t in forward_triggers(definition, part_states.get(unit, start),
+                                                 task.stage)
                      if t.id in part_triggers]
             out += _waiting(definition, task, _roles_of(definition, moves), tiers, level_names,
                             unit=unit)

@@ -88,9 +88,10 @@ def view(session: Session, task: Task, *, user: User | None = None,
                            region=task.region_code)
     d = pinned(session, task.definition_hash)
     lc = d.lifecycle
+    own_triggers = d.triggers(task.stage)  # the stage's own `by` where it has one
     triggers = []
     for tid in triggers_from(d, task.state):
-        spec = lc.triggers[tid]
+        spec = own_triggers[tid]
         if spec.by_system:
             continue
         entry = {"trigger": tid, "name": spec.name, "by": [str(r) for r in spec.by],
@@ -211,7 +212,7 @@ def pending_triggers(session: Session, task: Task, d: Definition, user: User,
     out = [t for t in triggers if not (stage.parts and lc.acts_on_part(t["trigger"]))]
     parts = part_states(session, task.id) if stage.parts else {}
     start = part_start_state(d)
-    for tid, spec in lc.triggers.items():
+    for tid, spec in stage.triggers.items():
         if spec.by_system or not stage.parts or not lc.acts_on_part(tid):
             continue
         unit = unit_for(user, spec.by, task.level, task.region_code)
@@ -236,9 +237,10 @@ def _states_acted_on(session: Session, roles: set[str]) -> tuple[set[str], set[s
     for content_hash in session.scalars(select(DefinitionRow.content_hash)):
         d = pinned(session, content_hash)
         lc = d.lifecycle
-        for trigger in lc.triggers.values():
-            if not trigger.by_system and any(r.role in roles for r in trigger.by):
-                states.update(s for s in trigger.sources if s != lc.done)
-                if lc.acts_on_part(trigger.id):
-                    part_stages.update(s.id for s in d.stages if s.parts)
+        for stage in d.stages:  # each stage's triggers: a stage may name its own roles
+            for trigger in stage.triggers.values():
+                if not trigger.by_system and any(r.role in roles for r in trigger.by):
+                    states.update(s for s in trigger.sources if s != lc.done)
+                    if stage.parts and lc.acts_on_part(trigger.id):
+                        part_stages.add(stage.id)
     return states, part_stages

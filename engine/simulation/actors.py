@@ -62,9 +62,10 @@ class Policy:
     returns: Mapping[str, tuple[Trigger, ...]]  # state -> reasoned triggers further from done
 
     @classmethod
-    def of(cls, definition: Definition) -> "Policy":
+    def of(cls, definition: Definition, stage: str) -> "Policy":
+        """The walk of ``stage``: its triggers with the roles that fire them there."""
         lc = definition.lifecycle
-        usable = [t for t in lc.triggers.values() if _usable(lc.initial, t)]
+        usable = [t for t in definition.triggers(stage).values() if _usable(lc.initial, t)]
         # Breadth-first, backwards from done over the usable triggers.
         distance = {lc.done: 0}
         queue = deque([lc.done])

@@ -160,7 +160,7 @@ class Simulation:
         self.settings = settings
         self.files_dir = files_dir
         self.timeline = settings.timeline()
-        self.policies = {d.level: Policy.of(d) for d in definitions}
+        self.policies = {(d.level, s.id): Policy.of(d, s.id) for d in definitions for s in d}
         self.planner = Planner(random.Random(settings.seed), self.timeline, settings.lateness,
                                settings.missed, settings.late_days,
                                key=f"{settings.seed}:{settings.year}")
@@ -261,7 +261,7 @@ class Simulation:
             self._stale = False
         acted = False
         for t in self.tasks.values():  # in id order: the draws do not depend on dict history
-            policy = self.policies[t.level]
+            policy = self.policies[t.level, t.stage]
             if t.state in (policy.initial, policy.done) or t.stuck:
                 continue
             if t.opened_step is None:
@@ -371,7 +371,7 @@ class Simulation:
     def _uploader(self, t: Tracked, f) -> str:
         """Who uploads a file field's file: an operator of the unit that owns the field."""
         definition = self.definitions[t.level]
-        for trigger in definition.lifecycle.triggers.values():
+        for trigger in definition.triggers(t.stage).values():
             if trigger.needs_valid_forms:
                 who = (self.cast.actors(trigger, t.level, t.region, unit=f.unit) if f.unit
                        else []) or self.cast.actors(trigger, t.level, t.region)

@@ -124,6 +124,8 @@ def stage_rows(d: Definition, family: DefinitionSet, quotes: dict[str, str]) -> 
             "opens": str(s.opens), "due": str(s.due), "roll": s.roll,
             "after": [names.get(a, a) for a in s.after], "waits": waits,
             "parts": list(s.parts), "description": s.description,
+            # The triggers this stage gives to other roles than the lifecycle does.
+            "by": [(s.trigger(tid).name, role_names(family, d.level, refs)) for tid, refs in s.by],
             "outputs": [d.forms.get(f, {}).get("title", f) for f in s.outputs],
             "reminders": [(n.days, role_names(family, d.level, n.to)) for n in s.reminders],
             "escalations": [(n.days, role_names(family, d.level, n.to)) for n in s.escalations],

@@ -86,7 +86,7 @@ def may_write(stage: Any, unit: str | None, f: Field) -> bool:
 
 def submit_trigger(definition: Any, task: Any, actor: Actor) -> Any | None:
     """The data-entry trigger ("Kirim untuk verifikasi") ``actor`` may fire here, if any."""
-    return next((t for t in entry_triggers(definition)
+    return next((t for t in entry_triggers(definition, task.stage)
                  if acting_roles(actor, t.by, task.level, task.region_code)), None)
 
 

@@ -100,8 +100,8 @@ class _Places:
 
 # -- the panel ---------------------------------------------------------------------------------
 
-def _refs(definition: Any, *, entry: bool) -> tuple:
-    return tuple(ref for t in definition.lifecycle.triggers.values()
+def _refs(definition: Any, stage: str, *, entry: bool) -> tuple:
+    return tuple(ref for t in definition.triggers(stage).values()
                  if not t.by_system and changes.is_submission(t) == entry for ref in t.by)
 
 
@@ -129,8 +129,8 @@ def review_panel(session: Session, *, task: Any, definition: Any, actor: Any,
     if not stage.outputs and returned is None:
         return None
     level, region = task.level, task.region_code
-    reviewer = bool(acting_roles(actor, _refs(definition, entry=False), level, region))
-    operator = bool(acting_roles(actor, _refs(definition, entry=True), level, region))
+    reviewer = bool(acting_roles(actor, _refs(definition, task.stage, entry=False), level, region))
+    operator = bool(acting_roles(actor, _refs(definition, task.stage, entry=True), level, region))
     ctx = stage_context(session, definition, task)
     places = _Places(definition, ctx.rows, ctx.row_kind)
     reviews = changes.reviews_of(session, task.id, data=False)
@@ -265,7 +265,7 @@ def _return_form(session: Session, *, task: Any, definition: Any, actor: Any, pl
     lc = definition.lifecycle
     triggers, units = [], set()
     whole = False
-    for t in changes.send_back_triggers(definition):
+    for t in changes.send_back_triggers(definition, task.stage):
         if lc.done in t.sources or not acting_roles(actor, t.by, task.level, task.region_code):
             continue
         if stage.parts and lc.acts_on_part(t.id):

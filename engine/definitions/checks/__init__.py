@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Finding
-from . import calendar, forms, graph, lifecycle, migrate, references, scoring
+from . import calendar, forms, graph, lifecycle, migrate, references, scoring, stage_roles
 from .corpus import Corpus
 
 CHECKS = (
     references.check,
     lifecycle.check,
+    stage_roles.check,
     graph.check,
     calendar.check,
     scoring.check,

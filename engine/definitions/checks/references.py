@@ -95,29 +95,35 @@ def _role_refs(doc: SourceDoc) -> Iterator[tuple[tuple, str, bool]]:
 
 def _roles(corpus: Corpus, doc: SourceDoc) -> Iterator[Finding]:
     for path, text, system_ok in _role_refs(doc):
-        ref = RoleRef.parse(text)
-        if ref.level is None and ref.role == SYSTEM:
-            if not system_ok:
-                yield doc.error(path, "unknown-role",
-                                "'system' hanya boleh menjalankan pemicu, bukan menerima pesan")
-            continue
-        target = corpus.level_of(doc, ref)
-        if target is None and (corpus.is_broken(tier=doc.data["tier"] - 1)
-                               if ref.level == "parent" else corpus.is_broken(level=ref.level)):
-            continue
-        if target is None:
-            what = ("tingkat induk (tier lebih kecil satu)" if ref.level == "parent"
-                    else f"tingkat '{ref.level}'")
-            yield doc.error(path, "unknown-level",
-                            f"'{text}': {what} tidak ada di definisi yang dimuat"
-                            f"{suggest(ref.level or '', corpus.by_level)}")
-            continue
-        roles = target.data["roles"]
-        if ref.role not in roles:
-            where = "" if target is doc else f" tingkat '{target.data['level']}'"
+        yield from role_ref(corpus, doc, path, text, system_ok=system_ok)
+
+
+def role_ref(corpus: Corpus, doc: SourceDoc, path: tuple, text: str, *,
+             system_ok: bool) -> Iterator[Finding]:
+    """Findings for one role reference (``approver``, ``parent:supervisor``) at ``path``."""
+    ref = RoleRef.parse(text)
+    if ref.level is None and ref.role == SYSTEM:
+        if not system_ok:
             yield doc.error(path, "unknown-role",
-                            f"peran '{ref.role}' tidak ada di 'roles'{where}"
-                            f"{suggest(ref.role, roles)}")
+                            "'system' hanya boleh menjalankan pemicu, bukan menerima pesan")
+        return
+    target = corpus.level_of(doc, ref)
+    if target is None and (corpus.is_broken(tier=doc.data["tier"] - 1)
+                           if ref.level == "parent" else corpus.is_broken(level=ref.level)):
+        return
+    if target is None:
+        what = ("tingkat induk (tier lebih kecil satu)" if ref.level == "parent"
+                else f"tingkat '{ref.level}'")
+        yield doc.error(path, "unknown-level",
+                        f"'{text}': {what} tidak ada di definisi yang dimuat"
+                        f"{suggest(ref.level or '', corpus.by_level)}")
+        return
+    roles = target.data["roles"]
+    if ref.role not in roles:
+        where = "" if target is doc else f" tingkat '{target.data['level']}'"
+        yield doc.error(path, "unknown-role",
+                        f"peran '{ref.role}' tidak ada di 'roles'{where}"
+                        f"{suggest(ref.role, roles)}")
 
 
 def _waits_for(corpus: Corpus, doc: SourceDoc) -> Iterator[Finding]:
