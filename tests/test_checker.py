@@ -458,6 +458,70 @@ def test_unknown_trigger_in_not_by_as_one_id(toy):
     assert_at(f, toy.file("district"), (line, col + len("not_by: ")))
 
 
+# --- a stage's own `by` (checks/stage_roles.py) ----------------------------------------------
+
+PLAN = "    outputs: [district_plan]\n"
+
+
+def test_stage_by_checks_clean(toy):
+    toy.edit("district", PLAN, PLAN + '    by: {accept: chief, bounce: [chief, "parent:chief"]}\n')
+    assert toy.check() == []
+
+
+def test_stage_by_unknown_trigger(toy):
+    toy.edit("district", PLAN, PLAN + "    by:\n      accpet: chief\n")
+    f = only(toy.check(), "unknown-trigger")
+    assert f.severity is ERROR
+    assert_at(f, toy.file("district"), toy.locate("district", "accpet: chief"))
+    assert ("'by' tahap 'plan' menyebut pemicu 'accpet' yang tidak ada di 'triggers'; "
+            "maksud Anda 'accept'?") in f.message
+
+
+def test_stage_by_may_not_take_the_opening_trigger(toy):
+    toy.edit("district", PLAN, PLAN + "    by:\n      unseal: chief\n")
+    f = only(toy.check(), "unknown-trigger")
+    assert_at(f, toy.file("district"), toy.locate("district", "unseal: chief"))
+    assert "pemicu pembuka 'unseal' selalu dijalankan mesin" in f.message
+
+
+def test_stage_by_unknown_role_in_a_list(toy):
+    toy.edit("district", PLAN, PLAN + "    by:\n      accept: [chief, cheif]\n")
+    f = only(toy.check(), "unknown-role")
+    assert f.severity is ERROR
+    line, col = toy.locate("district", "accept: [chief, cheif]")
+    assert_at(f, toy.file("district"), (line, col + len("accept: [chief, ")))
+    assert "peran 'cheif' tidak ada di 'roles'; maksud Anda 'chief'?" in f.message
+
+
+def test_stage_by_unknown_role_of_the_parent_level(toy):
+    toy.edit("district", PLAN, PLAN + '    by: {accept: "parent:overser"}\n')
+    f = only(toy.check(), "unknown-role")
+    line, col = toy.locate("district", '"parent:overser"')
+    assert_at(f, toy.file("district"), (line, col))
+    assert "peran 'overser' tidak ada di 'roles' tingkat 'region'; maksud Anda 'overseer'?" \
+        in f.message
+
+
+def test_stage_by_unknown_level(toy):
+    toy.edit("district", PLAN, PLAN + '    by: {accept: "nation:chief"}\n')
+    f = only(toy.check(), "unknown-level")
+    assert_at(f, toy.file("district"), toy.locate("district", '"nation:chief"'))
+
+
+def test_stage_by_system_is_refused(toy):
+    toy.edit("district", PLAN, PLAN + "    by: {accept: system}\n")
+    f = only(toy.check(), "unknown-role")
+    line, col = toy.locate("district", "accept: system")
+    assert_at(f, toy.file("district"), (line, col + len("accept: ")))
+    assert "'system' hanya menjalankan pemicu pembuka" in f.message
+
+
+def test_stage_by_shape_is_the_schemas(toy):
+    toy.edit("district", PLAN, PLAN + "    by: {accept: []}\n")
+    f = only(toy.check(), "schema")
+    assert_at(f, toy.file("district"), toy.locate("district", "[]}"))
+
+
 # --- missing-form, bad-form -----------------------------------------------------------------
 
 def test_missing_form(toy):
