@@ -440,9 +440,9 @@ def test_approved_analyses_are_valid_and_each_part_came_from_its_unit(juknis_db)
 
 @pytest.mark.parametrize("directory", [WORKFLOWS, TOY_WORKFLOWS])
 def test_policy_walks_every_lifecycle_to_done(directory):
-    for d in load(directory):
+    for d, stage in ((d, s) for d in load(directory) for s in d):
         lc = d.lifecycle
-        policy = Policy.of(d)
+        policy = Policy.of(d, stage.id)
         opened = lc.triggers[lc.opens_with].dest
         state, seen = opened, 0
         while state != lc.done:  # following the first forward trigger reaches done
@@ -458,11 +458,13 @@ def test_policy_walks_every_lifecycle_to_done(directory):
                 assert t.reason_required
                 assert policy.distance[t.dest] > policy.distance[source]
         assert lc.done not in policy.forward
+        # Each stage's walk is fired by that stage's roles (its own `by`).
+        assert all(t is d.trigger(stage.id, t.id) for ts in policy.forward.values() for t in ts)
 
 
 def test_policy_of_the_toy_district():
     data = raw(TOY_WORKFLOWS)["district"]["lifecycle"]
-    policy = Policy.of(load(TOY_WORKFLOWS)["district"])
+    policy = Policy.of(load(TOY_WORKFLOWS)["district"], "survey")
     assert {s: [t.id for t in ts] for s, ts in policy.forward.items()} == {
         "draft": ["file"], "filed": ["accept"]}
     assert {s: [t.id for t in ts] for s, ts in policy.returns.items() if ts} == {

@@ -92,6 +92,14 @@ def test_the_level_page_shows_stages_roles_notices_and_versions(on_disk, client,
     assert running in stored and "versi tersimpan" in stored and "tahun 2026 (" in stored
 
 
+def test_the_level_page_names_who_fires_a_trigger_in_a_stage_of_its_own(on_disk, client):
+    sign_in(client, user("supervisor", "19.01"))
+    page = html.unescape(client.get("/definisi/kabkota").get_data(as_text=True))
+    # Once per stage with its own `by` (pra_musrenbang, penilaian_monev), not for the others.
+    assert page.count("<dt>Setujui oleh</dt><dd>Sekretaris Daerah Kabupaten/Kota</dd>") == 2
+    assert "Setujui (approver; pra_musrenbang, penilaian_monev: sekda)" in page
+
+
 def test_the_index_says_what_aksi_check_says_and_which_years_run_which_version(on_disk, client):
     sign_in(client, user("operator", "19.02.01"))
     page = html.unescape(client.get("/definisi").get_data(as_text=True))
