@@ -21,6 +21,7 @@ from engine.definitions import load
 from engine.definitions.variants import lifecycle_only
 from engine.diagrams.lifecycle import lifecycle_graph
 from engine.errors import NotPermitted
+from engine.forms.documents import signing_chain
 from engine.people import actor, add_user
 from engine.regions import load_regions
 from engine.runtime import act_on, find_task, list_tasks, start_year, view
@@ -98,6 +99,11 @@ def test_shipped_definitions_give_pra_musrenbang_and_penilaian_to_the_sekda(jukn
         # The lifecycle itself is unchanged: the override lives in the stage only.
         assert [str(r) for r in d.lifecycle.triggers["approve"].by] == ["approver"]
     assert "sekda" not in juknis_defs["kecamatan"].roles
+    # The document's last signature block is the Sekda's in their stages.
+    assert [str(r) for r in signing_chain(juknis_defs["kabkota"], "penilaian_monev")[-1].by] \
+        == ["sekda"]
+    assert [str(r) for r in signing_chain(juknis_defs["kabkota"], "publikasi")[-1].by] \
+        == ["approver"]
     # The lifecycle diagram names the stages that give a trigger to other roles.
     assert "Setujui (approver; pra_musrenbang, penilaian_monev: sekda)" in lifecycle_graph(
         juknis_defs["kabkota"])
