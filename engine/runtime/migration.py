@@ -66,8 +66,7 @@ def mapping(definition: Definition) -> dict[str, dict[str, str]]:
 def trigger_roles(definition: Definition, stage_id: str) -> dict[str, tuple[str, ...]]:
     """Trigger id -> the roles that may fire it on ``stage_id``, as the model exposes them
     (the one place a migration compares roles)."""
-    del stage_id  # triggers' `by` is the lifecycle's, the same for every stage
-    return {t.id: tuple(sorted(map(str, t.by))) for t in definition.lifecycle.triggers.values()}
+    return {t.id: tuple(sorted(map(str, t.by))) for t in definition.triggers(stage_id).values()}
 
 
 @dataclass

@@ -324,6 +324,20 @@ REMOVE_STAGE = ("""  - id: dukungan_regulasi
 APPROVE_BY = ("to: approved, by: approver,", "to: approved, by: [approver, \"parent:supervisor\"],")
 
 
+STAGE_BY = ("    outputs: [kec_publikasi]\n",
+            "    outputs: [kec_publikasi]\n    by: {approve: \"parent:supervisor\"}\n")
+
+
+def test_a_stage_of_its_own_roles_is_a_roles_change_of_that_stage_only(year, edited):
+    new, _ = edited(STAGE_BY)
+    report = migrate(year, new, YEAR, level="kecamatan", region="19.01", now=JULY)
+    plan = next(p for p in report.plans if p.region_code == KEC)
+    changed = [c for c in plan.changes if c.kind == "roles_changed"]
+    assert [c.stage for c in changed] == ["publikasi"]
+    assert changed[0].words() == ("tahap 'publikasi': pemicu 'approve' kini oleh "
+                                  "parent:supervisor (sebelumnya approver)")
+
+
 def test_an_empty_stage_removed_and_roles_changed(year, edited):
     with year.session() as s:
         gone = find_task(s, KEC, "dukungan_regulasi", YEAR).id
