@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from engine.clock.tick import tick
+from engine.worker.tick import tick
 from engine.definitions import load
 from engine.people import add_user
 from engine.regions import load_regions
