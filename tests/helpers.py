@@ -17,14 +17,16 @@ REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy"
 TOY_WORKFLOWS = TOY / "workflows"
+FOUR_TIERS = Path(__file__).resolve().parent / "fixtures" / "four_tiers"
 
 
 class ToyCopy:
-    """A writable copy of the toy set: ``root/workflows/*.yaml`` and ``root/forms/*.json``."""
+    """A writable copy of the toy set (or of ``source``, another fixture set):
+    ``root/workflows/*.yaml`` and ``root/forms/*.json``."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, source: Path = TOY):
         self.root = root
-        shutil.copytree(TOY, root)
+        shutil.copytree(source, root)
         self.workflows = root / "workflows"
         self.forms = root / "forms"
 

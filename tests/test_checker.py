@@ -9,7 +9,10 @@ import shutil
 from pathlib import Path
 
 from engine.definitions import Finding, Severity, check
-from helpers import TOY_WORKFLOWS, codes, only
+import pytest
+
+from engine.definitions import load
+from helpers import FOUR_TIERS, TOY_WORKFLOWS, ToyCopy, codes, locate, only
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -1029,3 +1032,72 @@ def test_migrate_two_stages_into_one(toy):
 def test_migrate_block_unknown_key_is_a_schema_error(toy):
     toy.edit("district", MIGRATE_AT, "\nmigrate:\n  roles: {a: b}\n\nstages:\n")
     assert "schema" in codes(toy.check())
+
+
+# --- four tiers: a desa level (tests/fixtures/four_tiers) ------------------------------------
+
+@pytest.fixture
+def four(tmp_path) -> ToyCopy:
+    return ToyCopy(tmp_path / "four", FOUR_TIERS)
+
+
+def test_the_four_tier_set_is_clean(four):
+    assert four.check() == []
+    assert [d.tier for d in load(four.workflows)] == [4, 3, 2, 1]  # children first
+
+
+def test_tier_beyond_the_desa_is_a_schema_finding(four):
+    four.edit("village", "tier: 4\n", "tier: 5\n")
+    f = only(four.check(), "schema", four.file("village"))
+    line, col = four.locate("village", "tier: 5")
+    assert (f.line, f.column) == (line, col + len("tier: "))
+    assert f.severity is ERROR and "tier" in f.message
+
+
+def test_waits_for_the_desa_from_above_the_kecamatan(four):
+    four.edit("regency", "      level: subdistrict\n      stage: recap\n",
+              "      level: village\n      stage: census\n")
+    f = only(four.check(), "not-child-level", four.file("regency"))
+    line, col = four.locate("regency", "level: village")
+    assert (f.line, f.column) == (line, col + len("level: "))
+    assert "'subdistrict'" in f.message
+
+
+def test_desa_parent_role_must_exist_at_the_kecamatan(four):
+    four.edit("village", '"parent:overseer"], reason: true}', '"parent:auditor"], reason: true}')
+    f = only(four.check(), "unknown-role", four.file("village"))
+    line, col = four.locate("village", '"parent:auditor"')
+    assert (f.line, f.column) == (line, col)
+    assert "subdistrict" in f.message
+
+
+def test_a_desa_level_without_a_kecamatan_level(four):
+    (four.workflows / "subdistrict.yaml").unlink()
+    found = four.check()
+    # the desa's parent:overseer has no parent level; the regency waits for a missing level
+    assert "unknown-level" in codes(found, four.file("village"))
+    assert "unknown-level" in codes(found, four.file("regency"))
+
+
+def test_rows_per_region_in_a_desa_form(four):
+    path = four.forms / "village_census.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["properties"]["rt"] = {"type": "object", "title": "Per wilayah", "x-per": "desa",
+                                  "additionalProperties": {"type": "object", "properties": {
+                                      "n": {"type": "integer", "title": "N"}}}}
+    schema["properties"]["isian"]["properties"]["tetangga"] = {
+        "type": "string", "title": "Desa tetangga", "x-ref": "desa"}
+    text = json.dumps(schema, indent=2)
+    path.write_text(text, encoding="utf-8")
+    found = [f for f in four.check() if f.code == "no-child-regions"]
+    assert all(f.file.endswith("village_census.json") and f.severity is ERROR for f in found)
+    per = locate(text, '"x-per": "desa"')
+    ref = locate(text, '"x-ref": "desa"')
+    assert sorted((f.line, f.column) for f in found) == sorted([
+        (per[0], per[1] + len('"x-per": ')), (ref[0], ref[1] + len('"x-ref": '))])
+    assert "kecamatan" in found[0].message
+
+
+def test_a_kecamatan_form_keeps_its_desa_rows_with_a_desa_level(four):
+    text = (four.forms / "subdistrict_recap.json").read_text(encoding="utf-8")
+    assert '"x-per": "desa"' in text and four.check() == []

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import InvalidForm
-from ..regions import is_within, tier_of
+from ..regions import TIER_NAMES, is_within, tier_of
 from .spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
 
 FORMAT = 1
@@ -76,7 +76,6 @@ YES, NO = "Ya", "Tidak"
 CODE_HEADER, NAME_HEADER, NUMBER_HEADER = "Kode", "Nama", "No."
 LABEL_HEADER, VALUE_HEADER, HINT_HEADER = "Isian", "Nilai", "Keterangan"
 _SKIPPED_KINDS = ("file",)
-_TIER_NAMES = {1: "Provinsi", 2: "Kabupaten/Kota", 3: "Kecamatan", 4: "Desa/Kelurahan"}
 _ROW_KINDS = {"desa": "desa/kelurahan", "kelurahan": "kelurahan", "child": "wilayah bawahan"}
 
 
@@ -255,7 +254,7 @@ def _shown_value(f: Field, value: Any) -> Any:
 
 
 def _region_label(code: str, name: str | None) -> str:
-    kind = _TIER_NAMES.get(tier_of(code), "Wilayah")
+    kind = TIER_NAMES.get(tier_of(code), "Wilayah")
     if kind == "Desa/Kelurahan":
         kind = "Kelurahan" if code.rsplit(".", 1)[-1].startswith("1") else "Desa"
     if not name:

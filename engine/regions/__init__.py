@@ -6,12 +6,12 @@ and the zones are light.
 
 import importlib
 
-from .codes import ancestors, is_within, parent_of, tier_of, within_clause
+from .codes import TIER_NAMES, ancestors, is_within, parent_of, tier_of, within_clause
 from .zones import WIB, WIT, WITA, ZONE_NAMES, zone_of
 
 __all__ = [
     "LoadReport", "UnknownRegion", "WIB", "WIT", "WITA", "ZONE_NAMES", "ancestors", "is_within",
-    "kemendagri_regions", "load_regions", "parent_of", "tier_of", "within_clause", "zone_of",
+    "TIER_NAMES", "kemendagri_regions", "load_regions", "parent_of", "tier_of", "within_clause", "zone_of",
 ]
 
 _LOADER = {"LoadReport", "UnknownRegion", "kemendagri_regions", "load_regions"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# What a region of each tier (a code's depth) is called, for people.
+TIER_NAMES = {1: "Provinsi", 2: "Kabupaten/Kota", 3: "Kecamatan", 4: "Desa/Kelurahan"}
+
 
 def tier_of(code: str) -> int:
     return code.count(".") + 1

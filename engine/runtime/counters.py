@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..regions import ancestors, tier_of
 from ..store import counts
+from ..store.batches import among
 from ..store.models import ProgressCount, Task
 
 Key = counts.Key
@@ -112,7 +113,7 @@ def started(session: Session, case_ids: list[int], tier: int) -> None:
     """Count the tasks year start just inserted for ``case_ids`` (one level of ``tier``):
     one grouped query, by parent region below the counter areas (a kecamatan's tasks
     count in its kab/kota's rows)."""
-    counts.add(session, _grouped(session, [Task.case_id.in_(case_ids)],
+    counts.add(session, _grouped(session, [among(Task.case_id, case_ids)],
                                  by_parent=tier > AREA_TIERS))
 
 

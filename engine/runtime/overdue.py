@@ -35,7 +35,7 @@ from ..definitions import Definition
 from ..definitions.model import SYSTEM, RoleRef
 from ..forms.entry import part_start_state
 from ..people import Actor, can_see, role_region
-from ..regions import within_clause
+from ..regions import TIER_NAMES, within_clause
 from ..regions.zones import ZONES
 from ..store.library import pinned
 from ..store.models import Assignment, DefinitionRow, FormPart, Notice, Region, Task, User
@@ -379,14 +379,12 @@ def _add_nudged(session: Session, out: list[OverdueRow], now: dt.datetime) -> No
 
 
 def _row(definitions: dict[str, Definition], r: Any, now: dt.datetime) -> OverdueRow:
-    from ..forms.entry import ROW_KINDS
-
     d = definitions[r.definition_hash]
     state = d.lifecycle.states.get(r.state)
     return OverdueRow(
         task_id=r.id, year=r.year, region_code=r.region_code, region_name=r.name,
         parent_code=r.parent_code, parent_name=r.parent_name, timezone=r.timezone,
-        level=r.level, level_name=ROW_KINDS.get(d.tier, d.level), stage=r.stage,
+        level=r.level, level_name=TIER_NAMES.get(d.tier, d.level), stage=r.stage,
         stage_name=d.stage(r.stage).name, state=r.state,
         state_name=state.name if state else r.state, due_at=r.due_at,
         days_late=days_late(r.due_at, r.timezone, now))

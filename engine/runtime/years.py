@@ -28,6 +28,7 @@ from ..regions import within_clause
 from ..store.models import Case, Event, Region, Task
 from ..store.types import JSONDocument, UTCDateTime
 from ..store import events
+from ..store.batches import among
 from . import counters, gates, notices
 from ..store.library import pin
 
@@ -182,7 +183,7 @@ def _insert_events(conn: Any, d: Definition, year: int, case_ids: list[int],
     opened_state = lc.triggers[lc.opens_with].dest
     if opened_state == lc.initial:
         return 0
-    created_open = and_(Task.case_id.in_(case_ids), Task.state == opened_state)
+    created_open = and_(among(Task.case_id, case_ids), Task.state == opened_state)
     return conn.execute(insert(Event.__table__).from_select(
         ["at", "kind", "actor", "case_id", "task_id", "region_code", "level", "year", "stage",
          "from_state", "to_state"],
@@ -201,7 +202,7 @@ def _open_waiting(session: Session, d: Definition, year: int, case_ids: list[int
     opened = 0
     for start in range(0, len(case_ids), BATCH):
         for task in session.connection().execute(select(Task.__table__).where(
-                Task.case_id.in_(case_ids[start:start + BATCH]), Task.stage.in_(stages),
+                among(Task.case_id, case_ids[start:start + BATCH]), Task.stage.in_(stages),
                 Task.state == d.lifecycle.initial, Task.opens_at <= now)).all():
             if gates.try_open(session, task, d, now):
                 opened += 1

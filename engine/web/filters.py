@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from ..clock import utcnow
 from ..definitions import Definition
-from ..forms.entry import ROW_KINDS
+from ..regions import TIER_NAMES
 from ..regions.zones import WIB, ZONE_NAMES, zone_of
 from ..store.library import pinned
 from ..store.models import Case, DefinitionRow
@@ -121,7 +121,7 @@ class Names:
     @property
     def level(self) -> str:
         d = self.definition
-        return ROW_KINDS.get(d.tier, d.level) if d else self.level_id
+        return TIER_NAMES.get(d.tier, d.level) if d else self.level_id
 
     def state(self, state_id: str | None) -> str:
         d = self.definition
@@ -180,7 +180,7 @@ def level_of_tier(tier: int, year: int | None = None) -> Names:
             levels = {pinned(session, h).tier: level for level, h in rows}
         cache[tier] = levels.get(tier)
     level = cache[tier]
-    return names(level, year) if level else Names(None, ROW_KINDS.get(tier, str(tier)))
+    return names(level, year) if level else Names(None, TIER_NAMES.get(tier, str(tier)))
 
 
 def actor_name(username: str | None) -> str:

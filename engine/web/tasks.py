@@ -16,7 +16,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired
 
 from ..errors import Conflict, InvalidForm, NotFound, Refused
-from ..forms.entry import ROW_KINDS
+from ..regions import TIER_NAMES
 from ..people import can_see
 from ..runtime import act_on, find_task, list_tasks, view
 from ..store.library import pinned
@@ -88,7 +88,7 @@ def filter_choices(session, year: int) -> dict:
     for d in definitions:
         for sid, spec in d.lifecycle.states.items():
             states.setdefault(sid, spec.name)
-    return {"levels": [(d.level, ROW_KINDS.get(d.tier, d.level),
+    return {"levels": [(d.level, TIER_NAMES.get(d.tier, d.level),
                         [(s.id, s.name) for s in d.stages]) for d in definitions],
             "states": list(states.items())}
 

@@ -30,6 +30,7 @@ from .corpus import Corpus, suggest
 from .references import forms_dir, rules_file, shown
 
 COMPUTED_KINDS = ("published_stages", "child_state", "child_classification")
+DEEPEST_TIER = 4  # desa/kelurahan: no Kemendagri region lies below one
 
 RULES_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["form"],
@@ -170,6 +171,8 @@ def _shape(form: SourceDoc, doc: SourceDoc) -> Iterator[Finding]:
             if section["x-per"] not in ("desa", "child"):
                 yield form.error(base + ("x-per",), "form-shape",
                                  "x-per harus 'desa' atau 'child'")
+            elif doc.data["tier"] >= DEEPEST_TIER:
+                yield form.error(base + ("x-per",), "no-child-regions", _no_rows_message(doc))
         else:
             row, row_path = section, base
         if not isinstance(row, dict) or row.get("type") != "object" or "properties" not in row:
@@ -192,9 +195,19 @@ def _shape(form: SourceDoc, doc: SourceDoc) -> Iterator[Finding]:
                 continue
             if "title" not in field:
                 yield form.error(fpath, "form-shape", f"isian '{name}.{fname}' tidak punya 'title'")
+            if field.get("x-ref") in ("desa", "kelurahan", "child") \
+                    and doc.data["tier"] >= DEEPEST_TIER:
+                yield form.error(fpath + ("x-ref",), "no-child-regions", _no_rows_message(doc))
             if field.get("x-unit") and field["x-unit"] not in units:
                 yield form.error(fpath + ("x-unit",), "unknown-unit",
                                  _unit_message(field["x-unit"], units, doc))
+
+
+def _no_rows_message(doc: SourceDoc) -> str:
+    return (f"tingkat '{doc.data['level']}' (tier {doc.data['tier']}: desa/kelurahan) tidak "
+            "punya wilayah di bawahnya: baris per wilayah (x-per) dan isian yang menunjuk "
+            "desa atau wilayah anak (x-ref) tidak punya pilihan; isian per desa ditulis di "
+            "formulir tingkat kecamatan")
 
 
 def _unit_message(unit: str, units: set[str], doc: SourceDoc) -> str:
