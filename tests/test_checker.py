@@ -1101,3 +1101,12 @@ def test_rows_per_region_in_a_desa_form(four):
 def test_a_kecamatan_form_keeps_its_desa_rows_with_a_desa_level(four):
     text = (four.forms / "subdistrict_recap.json").read_text(encoding="utf-8")
     assert '"x-per": "desa"' in text and four.check() == []
+
+
+def test_a_definitions_directory_that_does_not_exist_is_its_own_finding(tmp_path):
+    from engine.definitions import check
+
+    missing = tmp_path / "tidak-ada"
+    (finding,) = [f for f in check([missing]) if f.is_error]
+    assert (finding.code, finding.line, finding.column) == ("missing-directory", 1, 1)
+    assert str(missing) in str(finding)
