@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "document": (("documents",),
                  ("Write the document of a stage: the form's sections, the verification trail "
                   "and the signature blocks.")),
+    "email": (("email",),
+              "E-mail of reminders, escalations, returns and nudges (SMTP: AKSI_SMTP_* variables)."),
     "form": (("forms", "form_files", "form_sheets"),
              "Form data of a stage: show, set, spreadsheets, attachments."),
     "graph": (("graph",), "Print LEVEL's stage dependency graph and stage lifecycle diagram."),

@@ -17,7 +17,7 @@ Echo = Callable[[str], None]
 
 def worker_jobs(db: Database, echo: Echo | None = None) -> list[tuple[str, Callable[[], object]]]:
     """The periodic work of ``aksi worker`` and ``aksi serve``: the tick, then webhook
-    delivery when subscriptions are configured."""
+    delivery when subscriptions are configured, and e-mail when AKSI_SMTP_HOST is set."""
 
     def run_tick() -> None:
         report = tick(db)
@@ -29,19 +29,44 @@ def worker_jobs(db: Database, echo: Echo | None = None) -> list[tuple[str, Calla
     deliver = _webhook_job(db, echo)
     if deliver is not None:
         jobs.append(("webhooks", deliver))
+    mail = _mail_job(db, echo)
+    if mail is not None:
+        jobs.append(("email", mail))
     return jobs
 
 
 def jobs_or_exit(db: Database, echo: Echo | None = None) -> list[tuple[str, Callable[[], object]]]:
-    """`worker_jobs`, or exit 1 saying what is wrong with the webhook subscriptions."""
+    """`worker_jobs`, or exit 1 saying what is wrong with the webhook subscriptions or the
+    SMTP settings."""
+    from ..mail.config import MailConfigError
+
     try:
         return worker_jobs(db, echo)
+    except MailConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - only the subscriptions' ConfigError is said
         from webhooks import ConfigError
 
         if isinstance(exc, ConfigError):
             raise click.ClickException(str(exc)) from None
         raise
+
+
+def _mail_job(db: Database, echo: Echo | None) -> Callable[[], object] | None:
+    """E-mail delivery when AKSI_SMTP_HOST is set (`MailConfigError` when the settings are
+    incomplete)."""
+    from ..mail import load_settings, run_once
+
+    settings = load_settings()
+    if settings is None:
+        return None
+
+    def send() -> None:
+        result = run_once(db, settings)
+        if echo and (result.delivered or result.failed or result.dead or result.digests):
+            echo(f"surel: {result}")
+
+    return send
 
 
 def _webhook_job(db: Database, echo: Echo | None) -> Callable[[], object] | None:

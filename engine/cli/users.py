@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from ..people import (add_user, get_user, import_users, issue_token, password_problem,
-                      revoke_tokens, set_active)
+from ..people import (EMAIL_PREFERENCES, add_user, get_user, import_users, issue_token,
+                      password_problem, revoke_tokens, set_active, set_email)
 from ..errors import AksiError
 from ..store.models import Assignment, User
 from . import Context, fail, main, pass_context
@@ -27,9 +27,13 @@ def users_group() -> None:
 @click.option("--unit", help="The unit the role is held for (one of the role's units, e.g. Puskesmas).")
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--email", help="E-mail address for reminders, escalations, returns, nudges.")
+@click.option("--email-pref", type=click.Choice(list(EMAIL_PREFERENCES)),
+              help="each message (default), a daily digest, or none.")
 @pass_context
 def add_command(ctx: Context, username: str, role: str | None, region: str | None,
-                unit: str | None, display_name: str, password_stdin: bool) -> None:
+                unit: str | None, display_name: str, password_stdin: bool, email: str | None,
+                email_pref: str | None) -> None:
     """Create USERNAME (or add a role to it)."""
     password = _password_from_stdin(username, region or "") if password_stdin else None
     definitions = ctx.definitions()
@@ -38,6 +42,8 @@ def add_command(ctx: Context, username: str, role: str | None, region: str | Non
             before = _holders(session, region)
             user = add_user(session, definitions, username, role=role, region=region, unit=unit,
                             password=password, display_name=display_name)
+            if email is not None or email_pref is not None:
+                set_email(session, username, email=email, pref=email_pref)
             roles = [f"{a.role}@{a.region_code}" + (f" ({a.unit})" if a.unit else "")
                      for a in user.assignments]
             warnings = _over_count(definitions, before, _holders(session, region))
@@ -139,7 +145,8 @@ def _set_active(ctx: Context, username: str, active: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_context
 def import_command(ctx: Context, file: Path) -> None:
-    """Import users from CSV: username,role,region[,unit,password,display_name]."""
+    """Import users from CSV: username,role,region[,unit,password,display_name,email,
+    email_pref]."""
     definitions = ctx.definitions()
     try:
         with ctx.database().session() as session:
@@ -172,3 +179,24 @@ def token_command(ctx: Context, username: str, name: str, revoke: bool) -> None:
         return
     click.echo(secret)
     click.echo("Simpan token ini sekarang: token tidak dapat ditampilkan lagi.", err=True)
+
+
+@users_group.command("email")
+@click.argument("username")
+@click.option("--address", help="The new e-mail address.")
+@click.option("--clear", is_flag=True, help="Remove the address (no e-mail at all).")
+@click.option("--pref", type=click.Choice(list(EMAIL_PREFERENCES)),
+              help="each message, a daily digest, or none.")
+@pass_context
+def email_command(ctx: Context, username: str, address: str | None, clear: bool,
+                  pref: str | None) -> None:
+    """Set (or show) USERNAME's e-mail address and preference."""
+    if address is not None and clear:
+        raise click.UsageError("give --address or --clear, not both")
+    try:
+        with ctx.database().session() as session:
+            user = set_email(session, username, email=address, clear=clear, pref=pref)
+            shown = f"{user.email or '(tanpa alamat)'}, {EMAIL_PREFERENCES[user.email_pref]}"
+    except AksiError as exc:
+        fail(exc)
+    click.echo(f"{username}: surel {shown}")

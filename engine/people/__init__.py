@@ -7,10 +7,11 @@ from .throttle import Limits
 from .tokens import issue_token, revoke_tokens, token_actor
 from .importing import ImportReport, import_users
 from .passwords import password_problem
-from .users import Actor, Grant, actor, add_user, authenticate, get_user, set_active, sign_in
+from .users import (EMAIL_PREFERENCES, Actor, Grant, actor, add_user, authenticate, email_problem,
+                    get_user, set_active, set_email, sign_in)
 
-__all__ = ["Actor", "Grant", "ImportReport", "Limits", "SessionPolicy", "actor", "acting_roles",
-           "add_user", "authenticate", "can_see", "end_session", "end_sessions", "get_user",
-           "holds", "import_users", "issue_token", "live_session", "password_problem",
-           "resume_session", "revoke_tokens", "role_region", "set_active", "sign_in",
-           "token_actor", "touch_session"]
+__all__ = ["EMAIL_PREFERENCES", "Actor", "Grant", "ImportReport", "Limits", "SessionPolicy",
+           "actor", "acting_roles", "add_user", "authenticate", "can_see", "email_problem",
+           "end_session", "end_sessions", "get_user", "holds", "import_users", "issue_token",
+           "live_session", "password_problem", "resume_session", "revoke_tokens", "role_region",
+           "set_active", "set_email", "sign_in", "token_actor", "touch_session"]

@@ -62,6 +62,7 @@ KINDS = {
     "user_activated": "diaktifkan",
     "user_deactivated": "dinonaktifkan",
     "role_granted": "peran diberikan",
+    "email_set": "surel diatur",
 }
 
 FORBIDDEN = ("password", "hash", "secret", "token", "digest")  # never a detail key

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from ..definitions import DefinitionSet
 from ..errors import AksiError, InvalidImport
 from .passwords import password_problem
-from .users import USERNAME, add_user, check_grant
+from .users import EMAIL_PREFERENCES, USERNAME, add_user, check_grant, email_problem, set_email
 
 REQUIRED = ("username", "role", "region")
-COLUMNS = REQUIRED + ("unit", "password", "display_name")
+COLUMNS = REQUIRED + ("unit", "password", "display_name", "email", "email_pref")
 MAX_BYTES = 5_000_000  # a national roster of ~30,000 rows is about 2 MB
 SHOWN = 50  # problems listed; the rest are counted
 
@@ -45,6 +45,8 @@ class _Row:
     unit: str | None
     password: str | None
     display_name: str
+    email: str | None = None
+    email_pref: str | None = None
 
 
 def read_text(path: Path) -> str:
@@ -107,7 +109,8 @@ def _rows(text: str, path: Path) -> tuple[list[_Row], list[str]]:
                 return (values.get(name) or "").strip()
             rows.append(_Row(reader.line_num, text_of("username"), text_of("role"),
                              text_of("region"), text_of("unit") or None,
-                             values.get("password") or None, text_of("display_name")))
+                             values.get("password") or None, text_of("display_name"),
+                             text_of("email") or None, text_of("email_pref") or None))
     except csv.Error as exc:
         problems.append(f"{path}:{reader.line_num}: format CSV rusak ({exc}); periksa tanda "
                         "kutip")
@@ -133,6 +136,11 @@ def _row_problems(session: Session, definitions: DefinitionSet, row: _Row,
         earlier = passwords.setdefault(row.username, (row.line, row.password))
         if earlier[1] != row.password:
             out.append(f"kata sandi {row.username} berbeda dengan baris {earlier[0]}")
+    if row.email and (why := email_problem(row.email)):
+        out.append(why)
+    if row.email_pref and row.email_pref not in EMAIL_PREFERENCES:
+        out.append(f"email_pref '{row.email_pref[:20]}' tidak dikenal; pilih salah satu: "
+                   f"{', '.join(EMAIL_PREFERENCES)}")
     key = (row.username, row.role, row.region)
     first = seen.setdefault(key, row.line)
     if first != row.line:
@@ -141,7 +149,8 @@ def _row_problems(session: Session, definitions: DefinitionSet, row: _Row,
 
 
 def import_users(session: Session, definitions: DefinitionSet, path: Path) -> ImportReport:
-    """CSV with header ``username,role,region[,unit,password,display_name]``; one row per
+    """CSV with header ``username,role,region[,unit,password,display_name,email,email_pref]``;
+    one row per
     role. All or nothing: `InvalidImport` lists every problem by line, and nothing is
     written."""
     rows, problems = _rows(read_text(path), path)
@@ -165,6 +174,8 @@ def import_users(session: Session, definitions: DefinitionSet, path: Path) -> Im
             hashed.add(row.username)
         add_user(session, definitions, row.username, role=row.role, region=row.region,
                  unit=row.unit, password=password, display_name=row.display_name)
+        if row.email or row.email_pref:
+            set_email(session, row.username, email=row.email, pref=row.email_pref)
         if row.username not in users:
             users.add(row.username)
             report.users += 1

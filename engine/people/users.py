@@ -7,6 +7,7 @@ import functools
 import re
 import datetime as dt
 from dataclasses import dataclass
+from email.headerregistry import Address
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
@@ -26,6 +27,45 @@ from .throttle import Limits, prune, release, reserve
 # What a new username may be: the column holds 80 characters, and a name is typed and
 # read in CLI commands, CSV files and URLs.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,79}")
+# How a user wants e-mail (engine/mail): every message, a daily digest, or none.
+EMAIL_PREFERENCES = {"each": "setiap pesan", "digest": "ringkasan harian", "none": "tidak ada"}
+
+
+def email_problem(address: str) -> str | None:
+    """Why ``address`` is not one plain e-mail address (None: it is)."""
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, IndexError, TypeError):
+        parsed = None
+    if (not address or len(address) > 254 or parsed is None or not parsed.username
+            or "." not in parsed.domain or any(c.isspace() or c in '<>,;"' for c in address)):
+        return f"alamat surel '{address[:254]}' tidak sah (contoh: nama@dinkes.example.go.id)"
+    return None
+
+
+def set_email(session: Session, username: str, *, email: str | None = None,
+              clear: bool = False, pref: str | None = None, now: dt.datetime | None = None,
+              actor: str | None = None) -> User:
+    """Set ``username``'s e-mail address (``clear``: remove it) and/or preference
+    (`EMAIL_PREFERENCES`); `Refused` for an invalid one, and nothing is changed. Audited."""
+    user = get_user(session, username)
+    if email is not None and (why := email_problem(email)):
+        raise Refused(why, username=username)
+    if pref is not None and pref not in EMAIL_PREFERENCES:
+        raise Refused(f"pilihan surel '{pref[:20]}' tidak dikenal; pilih salah satu: "
+                      f"{', '.join(EMAIL_PREFERENCES)}", username=username)
+    detail = {}
+    if clear or email is not None:
+        user.email = None if clear else email
+        detail["email"] = user.email
+    if pref is not None:
+        user.email_pref = pref
+        detail["email_pref"] = pref
+    if detail:
+        audit.record(session, "email_set", actor=actor or audit.operator(), subject=username,
+                     at=now or utcnow(), detail=detail)
+    session.flush()
+    return user
 
 
 def get_user(session: Session, username: str) -> User:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..people import Actor
-from ..store.models import InboxItem, InboxRead, User
+from ..store.models import Assignment, InboxItem, InboxRead, User
 from ..store.types import UTCDateTime
 
 UNREAD_CAP = 100  # the navigation says "99+" beyond: counting further costs for nothing
@@ -28,6 +28,17 @@ def addressed_to(user: Actor):
     if not pairs:
         return false()
     return or_(*(and_(InboxItem.role == r, InboxItem.region_code == c) for r, c in pairs))
+
+
+def holders(notice_ids: Iterable[int]):
+    """(notice id, user id) of every active user an inbox item of ``notice_ids`` is
+    addressed to: the users whose inbox shows it (the same rule as `addressed_to`, from
+    the item's side). The e-mail channel (engine/mail) sends to them."""
+    return (select(InboxItem.notice_id, User.id).distinct()
+            .join(Assignment, and_(Assignment.role == InboxItem.role,
+                                   Assignment.region_code == InboxItem.region_code))
+            .join(User, User.id == Assignment.user_id)
+            .where(InboxItem.notice_id.in_(list(notice_ids)), User.active))
 
 
 def _user_id(user: Actor):

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint,
+    BigInteger, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -155,6 +155,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Where reminders, escalations, returns and nudges are e-mailed (engine/mail), and how:
+    # "each" (every message), "digest" (one a day) or "none".
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_pref: Mapped[str] = mapped_column(String(10), default="each", server_default="each")
 
     assignments: Mapped[list["Assignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
@@ -381,6 +385,38 @@ class WebhookCursor(Base):
 
     subscription: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigId, default=0)
+
+
+class EmailDelivery(Base):
+    """The e-mail channel's outbox rows (engine/mail): one e-mail to one user.
+
+    ``kind`` "message": one event for a user who wants every message (status pending,
+    delivered or dead). "item": one event for a user who wants a daily digest; it is
+    "held" until the day's digest takes it ("digested", ``digest_id``). "digest": a
+    user's e-mail of one local ``day``, sent like a message.
+    """
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id", name="uq_email_deliveries_user_event"),
+        UniqueConstraint("user_id", "day", name="uq_email_deliveries_user_day"),
+        Index("ix_email_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_email_deliveries_digest_id", "digest_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))  # message | item | digest
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("email_deliveries.id", ondelete="SET NULL"))
+    day: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Attachment(Base):
