@@ -12,6 +12,7 @@ import datetime as dt
 import smtplib
 import ssl
 from dataclasses import asdict, dataclass
+from email.policy import SMTP as SMTP_POLICY
 from typing import Iterable
 
 from sqlalchemy import select
@@ -74,7 +75,8 @@ def claim(session: Session, settings: SmtpSettings, *, now: dt.datetime, limit: 
             msg = render.single(settings, to=to, name=name, user_id=r.user_id,
                                  notice=told[r.event_id], when=when[r.event_id])
         out.append(Claimed(id=r.id, attempts=r.attempts, lease_until=lease_until,
-                           to=r.email, message_id=msg["Message-ID"], data=msg.as_bytes()))
+                           to=r.email, message_id=msg["Message-ID"],
+                           data=msg.as_bytes(policy=SMTP_POLICY)))  # CRLF lines
     return out
 
 

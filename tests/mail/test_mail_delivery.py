@@ -1,0 +1,208 @@
+"""E-mail of reminders, escalations and nudges to a real SMTP server on loopback: each
+message once, to the inbox's own readers, as each user chose; digests once a day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from engine.mail import enqueue, list_deliveries, retry, run_once
+from engine.people import actor
+from engine.runtime.nudges import nudge
+from engine.store.models import EmailDelivery
+from engine.worker.tick import tick
+
+from .support import (BASE_URL, KEC, REMINDER_AT, UTC, addressed_events, add_people,
+                      settings_for, start_province, user_id)
+
+PEOPLE = [
+    ("ani", "operator", KEC, "ani@puskesmas.example.go.id", "each"),
+    ("budi", "verifikator", KEC, "budi@kec.example.go.id", "digest"),
+    ("citra", "operator", KEC, "citra@kec.example.go.id", "none"),
+    ("dedi", "operator", KEC, None, None),  # no address: nothing
+    ("eka", "supervisor", "19.01", "eka@kab.example.go.id", "each"),
+    ("fajar", "operator", "19.01.02", "fajar@kec2.example.go.id", "each"),
+]
+
+
+@pytest.fixture
+def province(db, defs):
+    start_province(db, defs)
+    add_people(db, defs, PEOPLE)
+    return db
+
+
+def _event_of(message_id: str) -> int:
+    return int(re.fullmatch(r"<aksi\.e(\d+)\.u\d+@kab\.example\.go\.id>", message_id).group(1))
+
+
+def _to(smtp, address):
+    return [r for r in smtp.received if r.rcpt == [address]]
+
+
+def test_each_message_once_to_the_inbox_readers_with_the_event_in_its_message_id(
+        province, smtp, settings):
+    db = province
+    with time_machine.travel(REMINDER_AT, tick=False):
+        tick(db)
+        report = run_once(db, settings)
+        again = run_once(db, settings)  # nothing new: nothing sent twice
+    ani = addressed_events(db, "operator", KEC)
+    fajar = addressed_events(db, "operator", "19.01.02")
+    assert ani and fajar and not set(ani) & set(fajar)
+    got_ani = _to(smtp, "ani@puskesmas.example.go.id")
+    assert sorted(_event_of(r.message_id) for r in got_ani) == ani
+    assert sorted(_event_of(r.message_id) for r in _to(smtp, "fajar@kec2.example.go.id")) == fajar
+    assert len(set(smtp.ids())) == len(smtp.ids())  # no message twice
+    # citra chose none, dedi has no address, budi's wait for the digest (before 07:00?
+    # no: 08:00 local, so budi's digest went at once), eka is not addressed by a reminder.
+    assert not _to(smtp, "citra@kec.example.go.id") and not _to(smtp, "eka@kab.example.go.id")
+    assert {a for r in smtp.received for a in r.rcpt} <= {
+        "ani@puskesmas.example.go.id", "fajar@kec2.example.go.id", "budi@kec.example.go.id"}
+    assert report.delivered == len(smtp.received) and again.delivered == 0
+    assert f"u{user_id(db, 'ani')}@" in got_ani[0].message_id
+
+    # The message: multipart/alternative, plain and HTML, in Bahasa Indonesia, linking the stage.
+    msg = got_ani[0].message
+    assert msg.get_content_type() == "multipart/alternative"
+    plain, html = (part.get_payload(decode=True).decode() for part in msg.get_payload())
+    assert msg.get_payload()[0].get_content_type() == "text/plain"
+    assert msg.get_payload()[1].get_content_type() == "text/html"
+    assert msg["Subject"].startswith("[Aksi] Pengingat: ")
+    assert "Yth. ani" in plain and "Pengingat:" in plain and "hari lagi" in plain
+    stage = re.search(rf"{BASE_URL}/tugas/2026/{KEC}/(\w+)", plain)
+    assert stage and f'href="{stage.group(0)}"' in html
+    assert f"{BASE_URL}/pengaturan/surel" in plain
+
+
+def test_digest_once_a_local_day_with_everything_since_the_last(province, smtp, settings):
+    db = province
+    budi = "budi@kec.example.go.id"
+    early = dt.datetime(2026, 1, 7, 23, 30, tzinfo=UTC)  # 8 January 06:30 WIB
+    with time_machine.travel(early, tick=False):
+        tick(db)
+        run_once(db, settings)
+    assert not _to(smtp, budi)  # nothing held yet
+    with time_machine.travel(REMINDER_AT, tick=False):  # 08:00 WIB: reminders fire
+        tick(db)
+        first = run_once(db, settings)
+        run_once(db, settings)
+    assert first.digests == 1
+    digests = _to(smtp, budi)
+    assert len(digests) == 1
+    held_first = addressed_events(db, "verifikator", KEC)
+    assert held_first
+    plain = digests[0].message.get_payload()[0].get_payload(decode=True).decode()
+    assert f"{len(held_first)} pemberitahuan" in plain
+    assert digests[0].message["Message-ID"].startswith(
+        f"<aksi.ringkasan-20260108.u{user_id(db, 'budi')}.e{held_first[0]}-{held_first[-1]}@")
+
+    # Later that day: new reminders wait for tomorrow's digest.
+    later = dt.datetime(2026, 1, 14, 1, 0, tzinfo=UTC)  # 14 January 08:00 WIB: 1-day reminders
+    with time_machine.travel(later - dt.timedelta(hours=2), tick=False):  # 06:00 WIB
+        tick(db)
+        run_once(db, settings)
+    assert len(_to(smtp, budi)) == 1
+    with time_machine.travel(later, tick=False):
+        tick(db)
+        run_once(db, settings)
+        run_once(db, settings)
+    digests = _to(smtp, budi)
+    assert len(digests) == 2
+    new = sorted(set(addressed_events(db, "verifikator", KEC)) - set(held_first))
+    assert new
+    assert digests[1].message["Message-ID"].startswith(
+        f"<aksi.ringkasan-20260114.u{user_id(db, 'budi')}.e{new[0]}-{new[-1]}@")
+    budi_id = user_id(db, "budi")
+    with db.session() as s:
+        rows = s.scalars(select(EmailDelivery).where(EmailDelivery.user_id == budi_id)).all()
+    assert sorted(r.event_id for r in rows if r.kind == "item") == sorted(held_first + new)
+    assert {r.status for r in rows if r.kind == "item"} == {"digested"}
+
+
+def test_nudge_and_escalation_are_mailed_to_those_the_inbox_addresses(province, smtp,
+                                                                      settings, defs):
+    db = province
+    late = dt.datetime(2026, 1, 20, 3, 0, tzinfo=UTC)  # analisis_situasi due 15 January
+    with time_machine.travel(late, tick=False):
+        tick(db)  # fires the reminders missed and the 3-day escalation
+        with db.session() as s:
+            nudged = nudge(s, actor(s, "eka"), region=KEC, stage="analisis_situasi",
+                           year=2026, now=late)
+        run_once(db, settings)
+    assert nudged.recipients
+    eka = _to(smtp, "eka@kab.example.go.id")
+    escalated = addressed_events(db, "supervisor", "19.01", kinds=("escalation",))
+    assert escalated and sorted(_event_of(r.message_id) for r in eka) == escalated
+    assert all(r.message["Subject"].startswith("[Aksi] Eskalasi: ") for r in eka)
+    ani = _to(smtp, "ani@puskesmas.example.go.id")
+    nudges = [r for r in ani if r.message["Subject"].startswith("[Aksi] Ingatkan: ")]
+    assert len(nudges) == 1
+    plain = nudges[0].message.get_payload()[0].get_payload(decode=True).decode()
+    assert "Pengingat dari eka" in plain
+
+
+def test_two_workers_at_once_send_each_message_once(province, smtp, settings):
+    db = province
+    with time_machine.travel(REMINDER_AT, tick=False):
+        tick(db)
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def work():
+            try:
+                barrier.wait()
+                for _ in range(30):
+                    run_once(db, settings, limit=2)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=work) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    assert not errors
+    ids = smtp.ids()
+    assert len(ids) == len(set(ids))
+    expected = len(addressed_events(db, "operator", KEC)) + len(
+        addressed_events(db, "operator", "19.01.02")) + 1  # + budi's digest
+    assert len(ids) == expected
+    with db.session() as s:
+        statuses = {r.status for r in list_deliveries(s, limit=None) if r.kind != "item"}
+    assert statuses == {"delivered"}
+
+
+def test_refused_mail_backs_off_then_dies_and_retry_sends_it(province, smtp, defs):
+    db = province
+    broken = settings_for(smtp.port)
+    from dataclasses import replace
+
+    from engine.mail.delivery import MAX_ATTEMPTS
+
+    from .support import free_port
+
+    nowhere = replace(broken, port=free_port())  # nothing listens there
+    with time_machine.travel(REMINDER_AT, tick=False):
+        tick(db)
+        with db.session() as s:
+            queued = enqueue(s)
+    assert queued
+    moment = REMINDER_AT
+    for _ in range(MAX_ATTEMPTS):
+        run_once(db, nowhere, moment)
+        moment += dt.timedelta(hours=2)  # past any backoff (capped at one hour)
+    with db.session() as s:
+        rows = [r for r in list_deliveries(s, limit=None) if r.kind != "item"]
+        assert {r.status for r in rows} == {"dead"}
+        assert all(r.attempts == MAX_ATTEMPTS and r.last_error for r in rows)
+        revived = retry(s, now=moment)
+    assert sorted(revived) == sorted(r.id for r in rows)
+    run_once(db, broken, moment)
+    assert {r.kind for r in rows} == {"message", "digest"}  # budi's digest too
+    assert len(smtp.ids()) == len(rows)
