@@ -1,5 +1,10 @@
 """Outbound event delivery to other government systems (webhooks).
 
+Webhooks are one channel of the outbox (engine/outbox: the cursor over the event
+table, the lease, backoff, dead letters and retry are shared with e-mail,
+engine/mail); this package is what is webhook-specific: subscriptions, signing,
+the POST.
+
 Every change the engine makes appends an event in its own transaction; that
 table is the outbox. For each subscription (a URL, a secret, the event kinds
 and regions it wants) events are queued as ``webhook_deliveries`` rows and

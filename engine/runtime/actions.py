@@ -30,7 +30,7 @@ from ..people import Actor, acting_roles, actor
 from ..store.models import Task
 from ..store.prepared import Prepared
 from ..store import events, task_rows
-from . import counters, duties, gates, parts, scoring
+from . import counters, duties, gates, parts, returns, scoring
 from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, ReasonRequired
 from ..store.library import pinned
@@ -129,9 +129,11 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
                                  user=user, unit=unit, reason=reason, now=now, context=context)
         payload = _payload(roles, reason, data, units=moved.units, parts=moved.states)
         if moved.stage_dest is not None:
-            return move(session, task=task, definition=definition, trigger=trigger,
-                        dest=moved.stage_dest, username=user.username, now=now,
-                        context=context, payload=payload, reason=reason)
+            result = move(session, task=task, definition=definition, trigger=trigger,
+                          dest=moved.stage_dest, username=user.username, now=now,
+                          context=context, payload=payload, reason=reason)
+            _tell_if_sent_back(session, task, definition, result, user.username, reason, now)
+            return result
         events.record(session, trigger, actor=user.username, at=now, task=task,
                       from_state=task.state, to_state=task.state, payload=payload)
         return ActResult(task.id, trigger, task.state, task.state, task.version, [])
@@ -145,10 +147,19 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
                   payload=_payload(roles, reason, data))
     if stage.parts:
         set_every_state(session, task.id, dest)
+    _tell_if_sent_back(session, task, definition, result, user.username, reason, now)
     changes.after_move(session, definition=definition, task_id=result.task_id, stage_id=stage.id,
                        trigger=spec, units=list(stage.parts) or [changes.WHOLE],
                        by=user.username, reason=reason, now=now)
     return result
+
+
+def _tell_if_sent_back(session: Session, task: Any, definition: Definition, result: ActResult,
+                       username: str, reason: str | None, now: dt.datetime) -> None:
+    """A return or reopening tells those the stage now waits for (runtime/returns.py)."""
+    if returns.sends_back(definition, result.trigger, result.to_state):
+        returns.tell(session, task, definition, trigger=result.trigger, dest=result.to_state,
+                     actor=username, reason=reason, version=result.version, now=now)
 
 
 def _payload(roles: list[str], reason: str | None, data: Mapping[str, Any] | None = None,

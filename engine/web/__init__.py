@@ -55,6 +55,7 @@ from ..errors import ConfigurationError
 from ..store import Database
 from . import (api, auth, chase, client_rules, definitions, edge, filters, form_entry, headers,
                health, inbox, menu, metrics, monitor, page_cache, problems, review, sheets, tasks)
+from . import settings as settings_page
 
 csrf = CSRFProtect()
 compress = Compress()
@@ -93,6 +94,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(form_entry.bp)
     app.register_blueprint(client_rules.bp)  # a form's rules for static/rules.js
     app.register_blueprint(inbox.bp)  # /kotak-masuk
+    app.register_blueprint(settings_page.bp)  # /pengaturan/surel
     app.register_blueprint(monitor.bp)
     app.register_blueprint(definitions.bp)  # the calendar, diagrams and definitions
     chase.init_app(app)  # who to chase: the overdue list, Ingatkan, extensions, exports

@@ -206,3 +206,32 @@ def test_refused_mail_backs_off_then_dies_and_retry_sends_it(province, smtp, def
     run_once(db, broken, moment)
     assert {r.kind for r in rows} == {"message", "digest"}  # budi's digest too
     assert len(smtp.ids()) == len(rows)
+
+
+def test_a_return_lands_in_the_inbox_and_is_mailed_to_those_it_now_waits_for(
+        province, smtp, settings):
+    from engine.runtime import act_on
+    from engine.runtime.inbox import inbox_for
+
+    db = province
+    moment = dt.datetime(2026, 1, 5, 3, 0, tzinfo=UTC)  # before any reminder
+    with time_machine.travel(moment, tick=False):
+        tick(db)  # opens the stages of 1 January
+        with db.session() as s:
+            act_on(s, KEC, "analisis_situasi", 2026, "submit", "ani", data={}, now=moment)
+        with db.session() as s:
+            act_on(s, KEC, "analisis_situasi", 2026, "return", "budi",
+                   reason="data balita desa Ăž belum lengkap", now=moment)
+        with db.session() as s:
+            items = inbox_for(s, actor(s, "ani"))
+        run_once(db, settings)
+    assert [i["kind"] for i in items] == ["returned"]
+    assert "belum lengkap" in items[0]["message"]
+    returned = addressed_events(db, "operator", KEC, kinds=("returned",))
+    assert len(returned) == 1
+    got = _to(smtp, "ani@puskesmas.example.go.id")
+    assert [_event_of(r.message_id) for r in got] == returned
+    assert got[0].message["Subject"].startswith("[Aksi] Dikembalikan: ")
+    plain = got[0].message.get_payload()[0].get_payload(decode=True).decode()
+    assert "Kembalikan oleh budi" in plain and "data balita desa Ăž belum lengkap" in plain
+    assert len(smtp.received) == 1  # budi, who returned it, is not waited for
