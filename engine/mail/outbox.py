@@ -1,9 +1,9 @@
 """Queueing e-mail: who gets which event, and the daily digests.
 
 The e-mail channel is a consumer of the outbox (engine/outbox): its cursor
-(``@email``) walks the events that put something in the inbox - reminders,
-escalations, returns and nudges, whose payload names their ``notice`` - and
-queues one row per event and addressed user, in ``email_deliveries``. The users
+(``@email``) walks the events and picks those that put something in the inbox -
+reminders, escalations, nudges and returns (the action's own event, whatever its
+trigger is called), whose payload names their ``notice`` - and queues one row per event and addressed user, in ``email_deliveries``. The users
 are the inbox's own readers of the notice's items (`runtime.reads.holders`),
 those with an address whose preference is not "none": "each" queues a message
 (sent like a webhook delivery), "digest" an item held for the day's digest.
@@ -25,13 +25,10 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..outbox.cursor import DEFAULT_LIMIT, final_event_id, take_new
-from ..runtime.notices import ESCALATION, REMINDER
-from ..runtime.overdue import NUDGE
 from ..runtime.reads import holders
 from ..store.models import Assignment, EmailDelivery, Event, Region, User
 
 CONSUMER = "@email"  # its cursor's name (webhook subscription names start with a letter)
-KINDS = (REMINDER, ESCALATION, NUDGE, "returned")  # events that land in the inbox
 DEFAULT_ZONE = "Asia/Jakarta"
 
 _M = EmailDelivery.__table__
@@ -50,7 +47,7 @@ def enqueue(session: Session, *, now: dt.datetime | None = None,
     now = now or utcnow()
     is_pg = session.get_bind().dialect.name == "postgresql"
     already = exists().where(_M.c.event_id == _E.c.id)
-    rows = take_new(session, CONSUMER, where=[_E.c.kind.in_(KINDS)], queued=already,
+    rows = take_new(session, CONSUMER, queued=already,
                     limit=limit, final=final_event_id(session) if is_pg else None,
                     columns=[_E.c.payload])
     event_of = {r.payload["notice"]: r.id for r in rows

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..regions.zones import spoken_moment
 from ..store.library import pinned
-from ..store.models import Event, Region, Task
+from ..store.models import Event, Notice as NoticeRow, Region, Task
 from .config import SmtpSettings
 
 LABELS = {"reminder": "Pengingat", "escalation": "Eskalasi", "nudge": "Ingatkan",
@@ -54,6 +54,10 @@ def notices(session: Session, settings: SmtpSettings, event_ids) -> dict[int, No
         .outerjoin(Task, Task.id == Event.task_id)
         .outerjoin(Region, Region.code == Event.region_code)
         .where(Event.id.in_(list(event_ids)))).all()
+    # What an item is comes from its notice's kind (a return's event is named after its trigger).
+    kind_of = dict(session.execute(select(NoticeRow.id, NoticeRow.kind).where(NoticeRow.id.in_(
+        [r.payload["notice"] for r in rows if isinstance(r.payload, dict)
+         and isinstance(r.payload.get("notice"), int)]))).all())
     out = {}
     for r in rows:
         stage_name = r.stage or ""
@@ -62,8 +66,9 @@ def notices(session: Session, settings: SmtpSettings, event_ids) -> dict[int, No
             if any(s.id == r.stage for s in d):
                 stage_name = d.stage(r.stage).name
         payload = r.payload if isinstance(r.payload, dict) else {}
+        kind = kind_of.get(payload.get("notice"), r.kind)
         out[r.id] = Notice(
-            event_id=r.id, label=LABELS.get(r.kind, r.kind), message=payload.get("message", ""),
+            event_id=r.id, label=LABELS.get(kind, kind), message=payload.get("message", ""),
             stage_name=stage_name, region=r.region_code or "", region_name=r.name or "",
             year=r.year, at=spoken_moment(r.at, r.timezone or "Asia/Jakarta"),
             url=settings.stage_url(r.year, r.region_code, r.stage) if r.stage else

@@ -129,11 +129,11 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
                                  user=user, unit=unit, reason=reason, now=now, context=context)
         payload = _payload(roles, reason, data, units=moved.units, parts=moved.states)
         if moved.stage_dest is not None:
-            result = move(session, task=task, definition=definition, trigger=trigger,
-                          dest=moved.stage_dest, username=user.username, now=now,
-                          context=context, payload=payload, reason=reason)
-            _tell_if_sent_back(session, task, definition, result, user.username, reason, now)
-            return result
+            payload.update(_tell_if_sent_back(session, task, definition, trigger,
+                                              moved.stage_dest, user.username, reason, now))
+            return move(session, task=task, definition=definition, trigger=trigger,
+                        dest=moved.stage_dest, username=user.username, now=now,
+                        context=context, payload=payload, reason=reason)
         events.record(session, trigger, actor=user.username, at=now, task=task,
                       from_state=task.state, to_state=task.state, payload=payload)
         return ActResult(task.id, trigger, task.state, task.state, task.version, [])
@@ -142,24 +142,29 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
         if problems:
             raise InvalidForm(f"formulir belum valid ({len(problems)} masalah)",
                               problems=[str(p) for p in problems], **context)
+    payload = _payload(roles, reason, data)
+    payload.update(_tell_if_sent_back(session, task, definition, trigger, dest, user.username,
+                                      reason, now, parts={u: dest for u in stage.parts}))
     result = move(session, task=task, definition=definition, trigger=trigger, dest=dest,
                   username=user.username, now=now, context=context, reason=reason,
-                  payload=_payload(roles, reason, data))
+                  payload=payload)
     if stage.parts:
         set_every_state(session, task.id, dest)
-    _tell_if_sent_back(session, task, definition, result, user.username, reason, now)
     changes.after_move(session, definition=definition, task_id=result.task_id, stage_id=stage.id,
                        trigger=spec, units=list(stage.parts) or [changes.WHOLE],
                        by=user.username, reason=reason, now=now)
     return result
 
 
-def _tell_if_sent_back(session: Session, task: Any, definition: Definition, result: ActResult,
-                       username: str, reason: str | None, now: dt.datetime) -> None:
-    """A return or reopening tells those the stage now waits for (runtime/returns.py)."""
-    if returns.sends_back(definition, result.trigger, result.to_state):
-        returns.tell(session, task, definition, trigger=result.trigger, dest=result.to_state,
-                     actor=username, reason=reason, version=result.version, now=now)
+def _tell_if_sent_back(session: Session, task: Any, definition: Definition, trigger: str,
+                       dest: str, username: str, reason: str | None, now: dt.datetime,
+                       parts: dict[str, str] | None = None) -> dict[str, Any]:
+    """A return or reopening tells those the stage will wait for (runtime/returns.py);
+    what its event's payload carries of it (nothing otherwise)."""
+    if not returns.sends_back(definition, trigger, dest):
+        return {}
+    return returns.tell(session, task, definition, trigger=trigger, dest=dest, actor=username,
+                        reason=reason, version=task.version + 1, now=now, parts=parts or None)
 
 
 def _payload(roles: list[str], reason: str | None, data: Mapping[str, Any] | None = None,

@@ -2,10 +2,11 @@
 does not finish the stage) tells those it now waits for, like a notice.
 
 Delivered like ingatkan (runtime/nudges.py): a ``notices`` row (kind ``returned``,
-already fired; its ``rule`` is the task version the action made, so each action has
-its own), one inbox row per role and region the stage now waits for, and an event of
-kind ``returned`` naming the notice (which e-mail and webhooks deliver), in the
-action's transaction.
+already fired; its ``rule`` is the task version the action makes, so each action has
+its own) and one inbox row per role and region the stage will wait for, in the action's
+transaction. The action's own event (one per transition) names the notice, the
+recipients and the message in its payload, as the clock's and ingatkan's events do:
+e-mail (engine/mail) finds what to send by that ``notice``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition
-from ..store import events
 from ..store.models import FormPart, Notice, Region
 from .notices import _INSERT_INBOX
 from .overdue import stored, waiting_for
@@ -34,17 +34,21 @@ def sends_back(definition: Definition, trigger: str, dest: str) -> bool:
 
 
 def tell(session: Session, task: Any, definition: Definition, *, trigger: str, dest: str,
-         actor: str, reason: str | None, version: int, now: dt.datetime) -> int | None:
-    """Write the notice, inbox rows and event of ``task`` sent back to ``dest`` by
-    ``actor``; the notice id, or None when the stage waits for no role."""
+         actor: str, reason: str | None, version: int, now: dt.datetime,
+         parts: dict[str, str] | None = None) -> dict[str, Any]:
+    """Write the notice and inbox rows of ``task`` about to be sent back to ``dest`` by
+    ``actor``; return what the action's event payload adds (``notice``, ``recipients``,
+    ``message``), empty when the stage will wait for no role. ``parts``: unit -> state
+    of the parts after the action (default: as stored)."""
     after = SimpleNamespace(definition_hash=task.definition_hash, stage=task.stage, state=dest,
                             region_code=task.region_code, level=task.level)
-    parts = dict(session.execute(select(FormPart.unit, FormPart.state)
-                                 .where(FormPart.task_id == task.id)).all())
+    if parts is None:
+        parts = dict(session.execute(select(FormPart.unit, FormPart.state)
+                                     .where(FormPart.task_id == task.id)).all())
     recipients = sorted({(w.role, w.region_code)
                          for w in waiting_for(stored(session), after, parts)})
     if not recipients:
-        return None
+        return {}
     lc = definition.lifecycle
     place = session.scalar(select(Region.name).where(Region.code == task.region_code)) or ""
     message = (f"{lc.triggers[trigger].name} oleh {actor}: tahap "
@@ -58,9 +62,5 @@ def tell(session: Session, task: Any, definition: Definition, *, trigger: str, d
     _INSERT_INBOX.write_many(session, [
         {"notice_id": notice_id, "task_id": task.id, "role": role, "region_code": code,
          "created_at": now, "message": message} for role, code in recipients])
-    events.record(session, RETURNED, actor=actor, at=now, task=SimpleNamespace(
-        id=task.id, case_id=task.case_id, region_code=task.region_code, level=task.level,
-        year=task.year, stage=task.stage), from_state=dest, to_state=dest,
-        payload={"notice": notice_id, "trigger": trigger, "message": message,
-                 "recipients": [{"role": r, "region": c} for r, c in recipients]})
-    return notice_id
+    return {"notice": notice_id, "message": message,
+            "recipients": [{"role": r, "region": c} for r, c in recipients]}

@@ -227,7 +227,7 @@ def test_a_return_lands_in_the_inbox_and_is_mailed_to_those_it_now_waits_for(
         run_once(db, settings)
     assert [i["kind"] for i in items] == ["returned"]
     assert "belum lengkap" in items[0]["message"]
-    returned = addressed_events(db, "operator", KEC, kinds=("returned",))
+    returned = addressed_events(db, "operator", KEC, kinds=("return",))  # the action's event
     assert len(returned) == 1
     got = _to(smtp, "ani@puskesmas.example.go.id")
     assert [_event_of(r.message_id) for r in got] == returned

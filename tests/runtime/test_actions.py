@@ -12,6 +12,8 @@ from engine.errors import (
 from engine.people import get_user
 from engine.forms.parts import parts_of
 from engine.runtime import act, act_on, find_task, view
+from engine.store.models import InboxItem, Notice
+from sqlalchemy import select
 
 from .support import NOW, YEAR, event_count, task_events, user, walk_to_done
 
@@ -106,7 +108,17 @@ def test_reason_required(started):
         last = task_events(s, r.task_id)[-1]
     assert (last.kind, last.actor, last.from_state, last.to_state) == \
         ("return", user("verifikator", KEC), "submitted", "returned")
-    assert last.payload == {"roles": ["verifikator"], "reason": "data sasaran belum lengkap"}
+    # A return tells the operator it now waits for, in the inbox: the event names the notice.
+    notice = last.payload.pop("notice")
+    assert last.payload == {
+        "roles": ["verifikator"], "reason": "data sasaran belum lengkap",
+        "recipients": [{"role": "operator", "region": KEC}],
+        "message": f"Kembalikan oleh {user('verifikator', KEC)}: tahap 'Analisis Situasi' "
+                   f"{KEC} Sungailiat kini 'Dikembalikan'. Alasan: data sasaran belum lengkap"}
+    with started.session() as s:
+        assert s.get(Notice, notice).kind == "returned"
+        assert s.execute(select(InboxItem.role, InboxItem.region_code)
+                         .where(InboxItem.notice_id == notice)).all() == [("operator", KEC)]
 
 
 def test_each_transition_writes_exactly_one_event(started):
@@ -165,7 +177,9 @@ def test_parent_supervisor_may_reopen_other_kecamatan_approver_may_not(started):
         assert t.done_at is None
         last = task_events(s, t.id)[-1]
     assert (last.kind, last.actor) == ("reopen", user("supervisor", "19.01"))
-    assert last.payload == {"roles": ["parent:supervisor"], "reason": "angka stunting salah"}
+    assert {k: last.payload[k] for k in ("roles", "reason", "recipients")} == {
+        "roles": ["parent:supervisor"], "reason": "angka stunting salah",
+        "recipients": [{"role": "operator", "region": KEC}]}  # told it is reopened
     # the kecamatan's own approver may reopen too
     with started.session() as s:
         walk_to_done(s, KEC, STAGE)

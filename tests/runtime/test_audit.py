@@ -18,7 +18,7 @@ from sqlalchemy import select
 from helpers import track_cli_databases
 from engine.cli import main
 from engine.errors import Refused
-from engine.people import (Limits, add_user, end_session, issue_token, revoke_tokens,
+from engine.people import (Limits, add_user, set_email, end_session, issue_token, revoke_tokens,
                            set_active, sign_in)
 from engine.people.audit import ANONYMOUS, KINDS, operator, record
 from engine.store.models import ApiToken, AuditEntry, User, WebSession
@@ -73,6 +73,7 @@ def walked(regions, defs):
         set_active(s, SITI, False, now=minutes(4))
         set_active(s, SITI, False, now=minutes(4))  # no change: nothing to record
         set_active(s, SITI, True, now=minutes(5))
+        set_email(s, SITI, email="siti@kec.example.go.id", pref="digest", now=minutes(5))
     session_secret = sign_in(db, SITI, PASSWORD, address=HERE, now=minutes(6))
     assert session_secret
     with db.session() as s:
@@ -102,6 +103,7 @@ def test_each_kind_is_recorded_once_with_its_actor_subject_and_address(walked):
         "token_revoked": (cli, None, {"name": "sipd", "count": 1}, 3),
         "user_deactivated": (cli, None, None, 4),
         "user_activated": (cli, None, None, 5),
+        "email_set": (cli, None, {"email": "siti@kec.example.go.id", "email_pref": "digest"}, 5),
         "sign_in": (SITI, HERE, None, 6),
         "sign_out": (SITI, HERE, None, 7),
         "sign_in_refused": (ANONYMOUS, THERE, {"reason": "wrong_password"}, 8),
@@ -199,7 +201,7 @@ def test_aksi_audit_lists_newest_first_and_filters(walked, aksi):
                                     "sandi", "salah"]
     assert lines[4].split()[3:] == ["masuk", SITI, SITI, HERE, "-"]
     assert "pengguna dibuat" in lines[-1] and "10:00:00" in lines[-1]
-    assert len(lines) == 1 + len(KINDS) and "11 catatan" in listed.stderr
+    assert len(lines) == 1 + len(KINDS) and "12 catatan" in listed.stderr
 
     as_json = json.loads(aksi("audit", "--json", "--limit", "3").stdout)
     assert [e["kind"] for e in as_json] == ["sign_in_throttled", "sign_in_refused", "sign_out"]
