@@ -87,3 +87,31 @@ def test_deliver_without_settings_says_what_is_missing(runner, db):
     env = {**environment(25), "AKSI_BASE_URL": "aksi.example.go.id"}
     bad = aksi(runner, db, "email", "deliver", env=env)
     assert bad.exit_code != 0 and "AKSI_BASE_URL" in bad.output
+
+
+def test_users_import_takes_addresses_and_preferences_all_or_nothing(runner, db, defs,
+                                                                    tmp_path):
+    start_province(db, defs)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("username,role,region,email,email_pref\n"
+                   f"ani,operator,{KEC},ani@pkm.example.go.id,digest\n"
+                   f"budi,verifikator,{KEC},budi di kecamatan,each\n"
+                   f"citra,approver,{KEC},citra@kec.example.go.id,kadang\n", encoding="utf-8")
+    refused = aksi(runner, db, "users", "import", str(bad))
+    assert refused.exit_code != 0
+    assert f"{bad}:3: alamat surel 'budi di kecamatan' tidak sah" in refused.output
+    assert f"{bad}:4: email_pref 'kadang' tidak dikenal" in refused.output
+    with db.session() as s:
+        assert s.scalar(select(User.id).where(User.username == "ani")) is None  # nothing
+    good = tmp_path / "good.csv"
+    good.write_text("username,role,region,email,email_pref\n"
+                    f"ani,operator,{KEC},ani@pkm.example.go.id,digest\n"
+                    f"budi,verifikator,{KEC},budi@kec.example.go.id,\n"
+                    f"citra,approver,{KEC},,\n", encoding="utf-8")
+    done = aksi(runner, db, "users", "import", str(good))
+    assert done.exit_code == 0, done.output
+    with db.session() as s:
+        stored = dict((u, (e, p)) for u, e, p in s.execute(
+            select(User.username, User.email, User.email_pref)).all())
+    assert stored == {"ani": ("ani@pkm.example.go.id", "digest"),
+                      "budi": ("budi@kec.example.go.id", "each"), "citra": (None, "each")}
