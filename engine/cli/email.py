@@ -8,7 +8,7 @@ import click
 
 from . import Context, main, pass_context
 from .clock import _parse_now
-from .deliveries import ChannelCommands, add_commands, when
+from ..outbox.commands import ChannelCommands, add_commands, when
 
 STATUSES = ("pending", "delivered", "dead", "held", "digested")
 
