@@ -8,7 +8,7 @@ import click
 
 from . import Context, main, pass_context
 from .clock import _parse_now
-from ..outbox.commands import ChannelCommands, add_commands, when
+from ._outbox import ChannelCommands, add_commands, when
 
 STATUSES = ("pending", "delivered", "dead", "held", "digested")
 

@@ -9,7 +9,7 @@ import click
 
 from . import Context, main, pass_context
 from .clock import _parse_now
-from ..outbox.commands import ChannelCommands, add_commands, when
+from ._outbox import ChannelCommands, add_commands, when
 
 STATUSES = ("pending", "delivered", "dead")
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

@@ -10,7 +10,7 @@ with the same two pieces:
   letters (`deliver`, `claim_ids`, `record`, `release`, `retry`, `backoff`).
 
 The commands that show and retry deliveries (``aksi webhooks list/retry``,
-``aksi email list/retry``) are built by one function, engine/outbox/commands.py.
+``aksi email list/retry``) are built by one function, engine/cli/_outbox.py.
 """
 
 from .cursor import DEFAULT_LIMIT, cursors, final_event_id, forget_notes, take_new

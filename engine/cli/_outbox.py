@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from ..cli import Context, pass_context
+from . import Context, pass_context
 
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
