@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..clock import local, utcnow
-from ..forms.changes import send_back_on
+from ..runtime.send_back import send_back_on
 from ..people import actor
 from ..runtime import AksiError, act_on, find_task, list_tasks, view
 from . import Context, fail, main, pass_context

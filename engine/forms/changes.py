@@ -34,7 +34,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidForm
-from ..people import Actor, actor
 from ..store.models import FormPart
 from ..store.prepared import Prepared
 from .parts import WHOLE
@@ -340,30 +339,6 @@ def marked_cells(definition: Any, marks: Iterable[str]) -> tuple[list[str], list
     return list(dict.fromkeys(keys)), problems
 
 
-def send_back_on(session: Session, region: str, stage: str, year: int, trigger: str,
-                 username: str, *, reason: str | None, marks: Iterable[str],
-                 unit: str | None = None, expected_version: int | None = None,
-                 now: dt.datetime) -> Any:
-    """`send_back` on the stage found by region, stage and year, as ``username``, with the
-    cells of ``marks`` (`marked_cells`): what the CLI and the API run for a return with
-    marked cells. A bad mark (not a field, a region or row the stage does not have) is
-    refused in Bahasa and nothing changes."""
-    # Imported here: the runtime imports this module.
-    from ..runtime import find_task
-    from ..store.library import pinned
-
-    task = find_task(session, region, stage, year)
-    definition = pinned(session, task.definition_hash)
-    keys, problems = marked_cells(definition, marks)
-    if problems:
-        raise InvalidForm(f"sel yang ditandai tidak dikenal ({len(problems)}); tidak ada yang "
-                          "diubah", problems=problems, region=region, stage=stage, year=year,
-                          trigger=trigger)
-    return send_back(session, task=task, trigger=trigger, user=actor(session, username),
-                     reason=reason, cells=keys, unit=unit, expected_version=expected_version,
-                     now=now)
-
-
 def check_cells(definition: Any, stage: Any, keys: Iterable[str], *, units: Iterable[str],
                 rows: Mapping[str, Any], documents: Mapping[str, Mapping[str, Any]],
                 context: dict) -> dict[str, list[str]]:
@@ -388,52 +363,6 @@ def check_cells(definition: Any, stage: Any, keys: Iterable[str], *, units: Iter
         raise InvalidForm(f"sel yang ditandai tidak dikenal ({len(wrong)}); tidak ada yang "
                           "diubah", problems=wrong, **context)
     return out
-
-
-def send_back(session: Session, *, task: Any, trigger: str, user: Actor, reason: str | None,
-              cells: Iterable[str] = (), unit: str | None = None,
-              expected_version: int | None = None, now: dt.datetime) -> Any:
-    """Fire a send-back ``trigger`` (e.g. return) with the cells concerned marked.
-
-    The cells are checked first: each must be a cell of the parts sent back (the one
-    unit's, or every part when the approver returns them all). Then the trigger fires as
-    `engine.runtime.act` does (roles, state, reason, version) and the cells are stored
-    with the return, in the caller's transaction: a refusal anywhere changes nothing.
-    """
-    # Imported here: the runtime imports this module (its moves call `after_move`).
-    from ..runtime.actions import act
-    from ..store.library import pinned
-    from .entry import context_for, stage_documents, unit_for
-
-    definition = pinned(session, task.definition_hash)
-    lc = definition.lifecycle
-    context = {"region": task.region_code, "stage": task.stage, "year": task.year,
-               "trigger": trigger}
-    spec = definition.triggers(task.stage).get(trigger)
-    if spec is None or not is_send_back(definition, spec):
-        raise InvalidForm(f"'{trigger}' bukan pemicu untuk mengembalikan tahap; pilihan: "
-                          + ", ".join(t.id for t in send_back_triggers(definition, task.stage)),
-                          problems=[], **context)
-    stage = definition.stage(task.stage)
-    keys = [k for k in cells if k]
-    marked: dict[str, list[str]] = {}
-    if keys:
-        if stage.parts and lc.acts_on_part(trigger):
-            chosen = unit_for(user, spec.by, task.level, task.region_code) or unit
-            units = [chosen] if chosen else list(stage.parts)
-        else:
-            units = list(stage.parts) or [WHOLE]
-        if all(u in stage.parts for u in units if u) or not stage.parts:
-            marked = check_cells(definition, stage, keys, units=units,
-                                 rows=context_for(session, definition, task).rows,
-                                 documents=stage_documents(session, definition, task),
-                                 context=context)
-        # else: an unknown unit - `act` refuses it in its own words
-    result = act(session, task=task, trigger=trigger, user=user, reason=reason, unit=unit,
-                 expected_version=expected_version, now=now)
-    if marked:
-        mark_cells(session, task_id=task.id, cells=marked)
-    return result
 
 
 # -- what the task list and the stage page show -----------------------------------------------

@@ -640,7 +640,7 @@ def document(session: Session, *, region: str, stage: str, year: int, form: str 
     from ..clock import utcnow
     from ..people import can_see
     from ..store.library import pinned
-    from ..runtime.tasks import find_task
+    from ..store.task_rows import find_task
     from ..store.models import Region, RenderedDocument
     from .entry import context_for, stage_documents
     from .files import _insert_ignore, keep_blob, read_blob, rendered_name

@@ -16,7 +16,8 @@ from ..errors import (
 from .gates import Blocker, blockers
 from .progress import StageProgress, progress
 from .stage_forms import FormsView, save_on, show_forms
-from .tasks import TaskView, find_task, list_tasks, view
+from ..store.task_rows import find_task
+from .tasks import TaskView, list_tasks, view
 from .years import StartReport, start_year
 
 __all__ = [

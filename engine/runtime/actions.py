@@ -36,7 +36,7 @@ from ..errors import Conflict, InvalidForm, InvalidTrigger, NotPermitted, Reason
 from ..store.library import pinned
 from .machines import next_state
 from .reasons import check_length
-from .tasks import find_task
+from ..store.task_rows import find_task
 
 
 

@@ -24,7 +24,7 @@ from ..forms.spec import PER_REGION, ROWS
 from ..people import Actor, actor, can_see
 from .actions import _FIND
 from ..store.library import pinned
-from .tasks import find_task
+from ..store.task_rows import find_task
 
 
 def _task(session: Session, region: str, stage: str, year: int) -> Any:

@@ -15,23 +15,12 @@ from ..regions import within_clause
 from ..store.models import Case, DefinitionRow, Event, Region, Task, User
 from . import duties, gates
 from ..clock import utcnow
-from ..errors import NotFound, NotPermitted
+from ..errors import NotPermitted
 from ..forms.entry import part_start_state, stage_documents, unit_for
 from ..forms.changes import returned_info
 from ..forms.parts import part_states, parts_of
 from ..store.library import pinned
 from .machines import triggers_from
-
-
-def find_task(session: Session, region: str, stage: str, year: int) -> Task:
-    task = session.scalar(
-        select(Task).where(Task.region_code == region, Task.stage == stage, Task.year == year))
-    if task is None:
-        if session.get(Region, region) is None:
-            raise NotFound(f"wilayah '{region}' tidak ada", region=region)
-        raise NotFound(f"tidak ada tahap '{stage}' untuk {region} tahun {year}"
-                       " (sudah `aksi year start`?)", region=region, stage=stage, year=year)
-    return task
 
 
 @dataclass

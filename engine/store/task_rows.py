@@ -1,4 +1,5 @@
-"""Changing task rows: one optimistic-lock move, used by actions, gates and extensions.
+"""Task rows: finding one (`find_task`) and changing it (`move`, one optimistic-lock move,
+used by actions, gates, extensions and migrations).
 
 Every change of a task row is an UPDATE conditioned on the version its caller read, that
 bumps the version (``version = version + 1``). A row someone changed meanwhile matches
@@ -14,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 
-from ..errors import Conflict
-from .models import Task
+from ..errors import Conflict, NotFound
+from .models import Region, Task
 from .prepared import Prepared
 
 _TASKS = Task.__table__
@@ -25,6 +26,19 @@ _STATEMENTS: dict[tuple[str, ...], Prepared] = {}
 # What actions, gates and extensions move; and what a migration re-pinning a case rewrites.
 MOVABLE = frozenset({"state", "done_at", "due_at", "stage", "definition_hash", "opens_at",
                      "opens_pending", "waits_on"})
+
+
+def find_task(session: Any, region: str, stage: str, year: int) -> Task:
+    """The task of ``stage`` for ``region`` in ``year``; `NotFound` naming what is missing
+    (the region, or the stage in that year)."""
+    task = session.scalar(
+        select(Task).where(Task.region_code == region, Task.stage == stage, Task.year == year))
+    if task is None:
+        if session.get(Region, region) is None:
+            raise NotFound(f"wilayah '{region}' tidak ada", region=region)
+        raise NotFound(f"tidak ada tahap '{stage}' untuk {region} tahun {year}"
+                       " (sudah `aksi year start`?)", region=region, stage=stage, year=year)
+    return task
 
 
 def _statement(columns: tuple[str, ...]) -> Prepared:

@@ -35,7 +35,7 @@ from ..people import can_see, token_actor
 from ..regions import is_within
 from ..forms import documents as printable
 from ..forms import spec_of
-from ..forms.changes import send_back_on
+from ..runtime.send_back import send_back_on
 from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view
 from ..runtime.dashboard import NATIONAL, dashboard

@@ -36,7 +36,7 @@ from ..runtime.nudges import nudge
 from ..runtime.reasons import REASON_MAX
 from ..runtime.overdue import (MAX_PER_PAGE, Filters, blocker_tree, chase_areas,
                                may_chase, may_chase_in, overdue)
-from ..runtime.tasks import find_task
+from ..store.task_rows import find_task
 from ..store.library import pinned
 from ..store.models import Region, Task
 from .auth import require_sign_in

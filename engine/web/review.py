@@ -36,6 +36,7 @@ from ..forms.validate import region_label
 from ..people import acting_roles, can_see
 from ..runtime import find_task
 from ..runtime.reasons import REASON_MAX
+from ..runtime.send_back import send_back as send_back_marked
 from ..store.library import pinned
 from .auth import require_sign_in
 from .form_page import kept_problems, stage_context, stage_stamp
@@ -358,9 +359,9 @@ def send_back(year: int, region: str, stage: str):
                 flash("Sel yang ditandai belum lengkap; tidak ada yang diubah: "
                       + "; ".join(problems), "error")
                 return back
-            changes.send_back(session, task=task, trigger=trigger, user=current_user.actor,
-                              reason=reason, cells=keys, unit=form.get("unit") or None,
-                              expected_version=int(version), now=utcnow())
+            send_back_marked(session, task=task, trigger=trigger, user=current_user.actor,
+                             reason=reason, cells=keys, unit=form.get("unit") or None,
+                             expected_version=int(version), now=utcnow())
             name = definition.lifecycle.triggers[trigger].name
     except NotFound:
         abort(404)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from engine.errors import InvalidForm, NotPermitted
 from engine.forms import changes
+from engine.runtime.send_back import send_back as send_back_marked
 from engine.forms.entry import context_for
 from engine.forms.sample import sample_document
 from engine.people import actor as actor_of
@@ -58,8 +59,8 @@ def send_back(db, username: str, *, cells=(), unit=None, reason="Periksa lagi",
               stage: str = STAGE, trigger: str = "return", now=LATER):
     with db.session() as s:
         task = find_task(s, KEC, stage, YEAR)
-        return changes.send_back(s, task=task, trigger=trigger, user=actor_of(s, username),
-                                 reason=reason, cells=cells, unit=unit, now=now)
+        return send_back_marked(s, task=task, trigger=trigger, user=actor_of(s, username),
+                                reason=reason, cells=cells, unit=unit, now=now)
 
 
 def test_after_a_return_the_resubmission_names_exactly_the_cells_changed(year):  # noqa: F811

@@ -1,6 +1,6 @@
 """Returning a part with the cells concerned from the command line (``aksi task act ...
 return --mark FORM.SECTION.FIELD@ROW``) and the JSON API (``marks`` in the trigger's
-body): the same `engine.forms.changes.send_back` the stage page's return runs, so the
+body): the same `engine.runtime.send_back.send_back` the stage page's return runs, so the
 operator sees the same marks; a bad mark (no such field, a desa of another kecamatan, a
 row the section does not have, not a return) is refused in Bahasa and changes nothing.
 On every backend (the review tests' fixture: every unit's part submitted)."""
