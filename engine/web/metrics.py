@@ -10,8 +10,9 @@ What it says (prometheus_client; nothing about any region or person):
   counted when their transaction commits (`engine.store.events.on_committed`);
 - read from the store at each scrape, the same whichever process answers:
   ``aksi_notices{status}`` (pending, fired, skipped), ``aksi_outbox_lag_events{subscription}``
-  (events not yet queued for a webhook subscription), ``aksi_outbox_deliveries{status}``
-  (pending, delivered, dead: the dead letters).
+  (events not yet queued for a consumer: a webhook subscription, ``@email``),
+  ``aksi_outbox_deliveries{channel,status}`` (webhook and e-mail rows: pending, delivered,
+  dead - the dead letters - and the e-mail digest's held and digested items).
 
 Several gunicorn processes: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory shared
 by them (prometheus_client's multiprocess mode, docs/deploying.md); each scrape then sums
@@ -29,7 +30,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 
 from ..store import events
-from ..store.models import Event, Notice, WebhookCursor, WebhookDelivery
+from ..store.models import EmailDelivery, Event, Notice, WebhookCursor, WebhookDelivery
 from .store import database
 
 bp = Blueprint("metrics", __name__)
@@ -80,15 +81,16 @@ class StoreCollector:
             for status, n in s.execute(select(Notice.status, func.count())
                                        .group_by(Notice.status)):
                 notices.add_metric([status], n)
-            deliveries = GaugeMetricFamily("aksi_outbox_deliveries",
-                                           "Webhook deliveries by status (dead: dead letters)",
-                                           labels=["status"])
-            for status, n in s.execute(select(WebhookDelivery.status, func.count())
-                                       .group_by(WebhookDelivery.status)):
-                deliveries.add_metric([status], n)
+            deliveries = GaugeMetricFamily(
+                "aksi_outbox_deliveries", "Outbox rows by channel and status (dead: dead letters)",
+                labels=["channel", "status"])
+            for channel, table in (("webhook", WebhookDelivery), ("email", EmailDelivery)):
+                for status, n in s.execute(select(table.status, func.count())
+                                           .group_by(table.status)):
+                    deliveries.add_metric([channel, status], n)
             last = s.scalar(select(func.max(Event.id))) or 0
             lag = GaugeMetricFamily("aksi_outbox_lag_events",
-                                    "Events not yet queued for a webhook subscription",
+                                    "Events not yet queued for an outbox consumer",
                                     labels=["subscription"])
             for name, position in s.execute(select(WebhookCursor.subscription,
                                                    WebhookCursor.last_event_id)):

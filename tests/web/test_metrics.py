@@ -89,3 +89,18 @@ def test_notices_are_read_from_the_store(metered, started):
                            .where(Notice.status == "pending"))
     assert pending > 0
     assert scrape(metered.test_client())[("aksi_notices", (("status", "pending"),))] == pending
+
+
+def test_outbox_rows_by_channel_and_status(metered, started):
+    from engine.store.models import EmailDelivery, Event, User, WebhookDelivery
+
+    with started.session() as s:
+        s.add(Event(id=999_001, at=NOW, kind="submit", actor="x"))
+        s.flush()
+        s.add_all([WebhookDelivery(event_id=999_001, subscription="dinkes", status="dead",
+                                   attempts=8, next_attempt_at=NOW),
+                   EmailDelivery(kind="message", user_id=s.scalar(select(User.id).limit(1)),
+                                 event_id=999_001, status="pending", next_attempt_at=NOW)])
+    samples = scrape(metered.test_client())
+    assert samples[("aksi_outbox_deliveries", (("channel", "webhook"), ("status", "dead")))] == 1
+    assert samples[("aksi_outbox_deliveries", (("channel", "email"), ("status", "pending")))] == 1
