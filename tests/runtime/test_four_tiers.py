@@ -205,3 +205,40 @@ def test_desa_clerks_task_list_page(db, four):
             assert "Village Census" in body and desa[0] in body and name in body
     finally:
         app.extensions["aksi.db"].dispose()
+
+
+def test_the_kecamatan_dashboard_shows_its_desa(db, four):
+    """The dashboard of a kecamatan lists its desa as children with their own stages'
+    progress (read from the tasks: counters are kept for provinsi and kab/kota only)."""
+    import json
+
+    from engine.web import create_app
+
+    _, kec, desa = _setup(db, four)
+    with db.session() as s:
+        add_user(s, four, f"watch@{kec}", role="overseer", region=kec, now=FEB,
+                 password=PASSWORD)
+        for code in desa[:3]:
+            _accept_census(s, code)
+    app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "test", "TESTING": True})
+    try:
+        with time_machine.travel(FEB, tick=False):
+            client = app.test_client()
+            page = client.get("/masuk")
+            token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data).group(1)
+            assert client.post("/masuk", data={"username": f"watch@{kec}", "password": PASSWORD,
+                                               "csrf_token": token.decode()}).status_code == 302
+            board = client.get(f"/pantau/{YEAR}/{kec}.json")
+            assert board.status_code == 200, board.get_data(as_text=True)[:500]
+            data = board.get_json()
+            html = client.get(f"/pantau/{YEAR}/{kec}")
+            assert html.status_code == 200
+    finally:
+        app.extensions["aksi.db"].dispose()
+    text = json.dumps(data)
+    assert all(code in text for code in desa)  # every desa is a child row
+    children = {c["code"]: c for c in data["children"]}
+    assert set(children) == set(desa)
+    assert all(children[c]["level"] == "village" for c in desa)
+    assert [children[c]["stages"]["census"]["done"] for c in desa[:4]] == [True, True, True, False]
+    assert [children[c]["progress"]["done"] for c in desa[:4]] == [1, 1, 1, 0]
