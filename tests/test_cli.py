@@ -317,6 +317,10 @@ def test_graph_mermaid(runner):
     assert "flowchart" in result.stdout
     assert "stateDiagram" in result.stdout
     assert "analisis_situasi --> penandaan_apbd_berjalan" in result.stdout
+    # The child stage a gate waits for, and the state it waits for, by their names.
+    assert 'kecamatan__analisis_situasi(["kecamatan: Analisis Situasi"])' in result.stdout
+    assert '|"semua kecamatan: Disetujui"| analisis_situasi' in result.stdout
+    assert "kecamatan: analisis_situasi" not in result.stdout and ": approved" not in result.stdout
 
 
 def test_graph_dot(runner):

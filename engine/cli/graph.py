@@ -17,5 +17,6 @@ from . import Context, level_choice, main, pass_context
 @pass_context
 def graph_command(ctx: Context, level: str, fmt: str, part: str) -> None:
     """Print LEVEL's stage dependency graph and stage lifecycle diagram."""
-    definition = ctx.definitions()[level_choice(ctx, level)]
-    click.echo(graph_text(definition, fmt, part))
+    definitions = ctx.definitions()
+    definition = definitions[level_choice(ctx, level)]
+    click.echo(graph_text(definition, fmt, part, child=definitions.child_of(level)))

@@ -10,14 +10,16 @@ from .stages import stage_graph
 PARTS = ("stages", "lifecycle")
 
 
-def graph_text(definition: Definition, fmt: str = "mermaid", part: str = "all") -> str:
+def graph_text(definition: Definition, fmt: str = "mermaid", part: str = "all",
+               child: Definition | None = None) -> str:
     """The stage dependency graph (``part`` "stages"), the lifecycle ("lifecycle") or
-    both ("all"), in Mermaid or DOT, without a trailing newline."""
+    both ("all"), in Mermaid or DOT, without a trailing newline. ``child``: the level its
+    gates wait for, whose stages and states are then shown by name."""
     comment = "%%" if fmt == "mermaid" else "//"
     out = []
     if part in ("all", "stages"):
         out.append(f"{comment} Ketergantungan tahap: {definition.title}\n"
-                   + stage_graph(definition, fmt))
+                   + stage_graph(definition, fmt, child))
     if part in ("all", "lifecycle"):
         out.append(f"{comment} Siklus tahap: {definition.title}\n"
                    + lifecycle_graph(definition, fmt))

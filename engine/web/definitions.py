@@ -80,7 +80,7 @@ def level_page(level: str):
         "definitions/level.html", d=d, runs=runs, triggers=triggers,
         on_disk=bool(disk and disk.definitions.get(level) == d),
         stages=stage_rows(d, family_set, quotes_for(d, disk)),
-        stages_text=graph_text(d, "mermaid", "stages"),
+        stages_text=graph_text(d, "mermaid", "stages", child=family_set.child_of(level)),
         lifecycle_text=graph_text(d, "mermaid", "lifecycle"),
         findings=[f for f in findings if level in f.file])
 
