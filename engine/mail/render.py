@@ -24,7 +24,7 @@ from ..store.models import Event, Notice as NoticeRow, Region, Task
 from .config import SmtpSettings
 
 LABELS = {"reminder": "Pengingat", "escalation": "Eskalasi", "nudge": "Ingatkan",
-          "returned": "Dikembalikan"}
+          "sent_back": "Dikembalikan"}
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
                    autoescape=select_autoescape(["html"]), undefined=StrictUndefined,

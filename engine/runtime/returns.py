@@ -1,7 +1,7 @@
 """A stage sent back (a return, a reopening: a trigger that needs a written reason and
 does not finish the stage) tells those it now waits for, like a notice.
 
-Delivered like ingatkan (runtime/nudges.py): a ``notices`` row (kind ``returned``,
+Delivered like ingatkan (runtime/nudges.py): a ``notices`` row (kind ``sent_back``,
 already fired; its ``rule`` is the task version the action makes, so each action has
 its own) and one inbox row per role and region the stage will wait for, in the action's
 transaction. The action's own event (one per transition) names the notice, the
@@ -23,7 +23,7 @@ from ..store.models import FormPart, Notice, Region
 from .notices import _INSERT_INBOX
 from .overdue import stored, waiting_for
 
-RETURNED = "returned"
+SENT_BACK = "sent_back"  # the notice kind (a juknis-neutral name: "returned" is a state there)
 
 
 def sends_back(definition: Definition, trigger: str, dest: str) -> bool:
@@ -56,7 +56,7 @@ def tell(session: Session, task: Any, definition: Definition, *, trigger: str, d
                f"'{lc.states[dest].name}'." + (f" Alasan: {reason}" if reason else ""))
     notice_id = session.connection().execute(
         Notice.__table__.insert().values(
-            task_id=task.id, kind=RETURNED, rule=version, days=0, due_at=task.due_at,
+            task_id=task.id, kind=SENT_BACK, rule=version, days=0, due_at=task.due_at,
             fire_at=now, status="fired", fired_at=now).returning(Notice.__table__.c.id)
     ).scalar_one()
     _INSERT_INBOX.write_many(session, [

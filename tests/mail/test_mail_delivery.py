@@ -225,7 +225,7 @@ def test_a_return_lands_in_the_inbox_and_is_mailed_to_those_it_now_waits_for(
         with db.session() as s:
             items = inbox_for(s, actor(s, "ani"))
         run_once(db, settings)
-    assert [i["kind"] for i in items] == ["returned"]
+    assert [i["kind"] for i in items] == ["sent_back"]
     assert "belum lengkap" in items[0]["message"]
     returned = addressed_events(db, "operator", KEC, kinds=("return",))  # the action's event
     assert len(returned) == 1

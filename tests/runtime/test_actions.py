@@ -116,7 +116,7 @@ def test_reason_required(started):
         "message": f"Kembalikan oleh {user('verifikator', KEC)}: tahap 'Analisis Situasi' "
                    f"{KEC} Sungailiat kini 'Dikembalikan'. Alasan: data sasaran belum lengkap"}
     with started.session() as s:
-        assert s.get(Notice, notice).kind == "returned"
+        assert s.get(Notice, notice).kind == "sent_back"
         assert s.execute(select(InboxItem.role, InboxItem.region_code)
                          .where(InboxItem.notice_id == notice)).all() == [("operator", KEC)]
 
