@@ -166,12 +166,19 @@ def _grant(session: Session, definitions: DefinitionSet, user: User, role: str |
                  detail=detail)
 
 
+# Werkzeug (its hashing, and the HTTP modules it loads with it) is imported when a
+# password is hashed or checked, not by every command that touches users. The tests count
+# checks by replacing `check_password_hash` here.
 def _hash(password: str) -> str:
-    # Werkzeug (its hashing, and the HTTP modules it loads with it) is imported when a
-    # password is hashed or checked, not by every command that touches users.
     from werkzeug.security import generate_password_hash
 
     return generate_password_hash(password)
+
+
+def check_password_hash(stored: str, password: str) -> bool:
+    from werkzeug.security import check_password_hash as check
+
+    return check(stored, password)
 
 
 # Checked against when there is no user or no password: a refusal takes as long either
@@ -186,8 +193,6 @@ def _verified(found, password: str) -> tuple[bool, bool]:
     """(known: an active user with a password, matches) for ``found`` (a user row or None):
     the hash is checked either way (`_nobody`), so both take as long."""
     known = found is not None and found.active and bool(found.password_hash)
-    from werkzeug.security import check_password_hash  # see _hash
-
     return known, check_password_hash(found.password_hash if known else _nobody(), password)
 
 
