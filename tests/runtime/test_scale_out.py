@@ -50,9 +50,9 @@ def test_eight_processes_lose_and_double_nothing(started, defs, db_url):
         total.update(counts)
     # Every success anywhere is one transition: exactly one of each trigger per task.
     assert all(total[t] == len(pairs) for t in TRIGGERS), total
-    # They did share the work (on SQLite the write lock serializes each read-and-act, so
-    # a process never sees a stale version; on PostgreSQL some attempts conflict).
-    assert sum(1 for _, c in reports if any(c.get(t) for t in TRIGGERS)) >= 2, reports
+    # How the work is shared is the scheduler's business, not asserted: SQLite's write
+    # lock is not fair (a waiter sleeps in its busy handler while the holder takes the lock
+    # again), so on a loaded machine one process may do every transition. CI once saw it.
 
     with started.session() as s:
         tasks = {(t.region_code, t.stage): t for t in s.scalars(
