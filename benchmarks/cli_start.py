@@ -1,6 +1,8 @@
 """Whole-process times of commands, beside floors measured in the same run.
 
-- `aksi --help` and `aksi task show` (SQLite) beside `python -c "import click"`;
+- `aksi --help` and `aksi task show` (SQLite) beside `python -c "import click"`, and
+  `aksi task show` beside importing click, the SQLAlchemy ORM and aksi's models (what any
+  command that reads the database must import: the part of the time aksi cannot shed);
 - a national `aksi year start` beside a raw ``sqlite3`` process inserting the same rows
   (read from a file, not timed apart) into the same schema, indexes included, in one
   transaction.
@@ -31,6 +33,9 @@ from _setup import fresh_database
 
 AKSI = [sys.executable, "-c", "import sys; from engine.cli import main; sys.argv[0] = 'aksi'; main()"]
 CLICK = [sys.executable, "-c", "import click"]
+# What any command that reads the database imports before its first query: click, the
+# SQLAlchemy ORM and aksi's typed models.
+ORM = [sys.executable, "-c", "import click, sqlalchemy.orm, engine.store.models"]
 TABLES = ("cases", "tasks", "events", "notices", "progress_counts")
 
 FLOOR = r'''
@@ -97,6 +102,9 @@ def main() -> None:
     compare("aksi task show 19.01.01 analisis_situasi", [(
         [*base, "task", "show", "19.01.01", "analisis_situasi", "--year", "2026"], None)],
         'python -c "import click"', CLICK, env, work, args.repeat)
+    compare("aksi task show 19.01.01 analisis_situasi", [(
+        [*base, "task", "show", "19.01.01", "analisis_situasi", "--year", "2026"], None)],
+        "import click, ORM, models", ORM, env, work, args.repeat)
     if args.skip_year:
         return
 

@@ -45,16 +45,21 @@ def test_help_imports_click_and_nothing_of_the_engine(tmp_path):
     assert not roots(modules) & {"sqlalchemy", "yaml", "jsonschema", "flask", "lokal", "alembic"}
 
 
-def test_task_show_imports_no_web_app_alembic_spreadsheet_or_pdf(tmp_path):
+def test_task_show_imports_no_web_app_alembic_spreadsheet_pdf_or_validation(tmp_path):
     db = f"sqlite:///{tmp_path}/a.db"
-    assert subprocess.run([sys.executable, "-c", PROBE, "--db", db, "db", "upgrade"],
-                          cwd=tmp_path, capture_output=True).returncode == 0
+    for args in (["db", "upgrade"], ["regions", "load", "--province", "19", "--no-desa"],
+                 ["year", "start", "2026", "--province", "19"]):
+        done = subprocess.run([sys.executable, "-c", PROBE, "--db", db, *args], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
     modules = loaded("--db", db, "task", "show", "19.01.01", "analisis_situasi", "--year",
                      "2026", cwd=tmp_path)
-    assert "engine.cli.tasks" in modules  # it ran
+    assert "engine.runtime.tasks" in modules  # it showed the stage
     assert not roots(modules) & {"flask", "alembic", "openpyxl", "weasyprint", "lokal",
-                                 "apispec", "jinja2"}
+                                 "apispec", "jinja2", "jsonschema", "fastjsonschema"}
     assert not {m for m in modules if m.startswith(("engine.web", "engine.simulation"))}
+    # Acting on a stage and starting a year are imported by the commands that do so.
+    assert not modules & {"engine.runtime.actions", "engine.runtime.years"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 
 from ..clock import local, utcnow
-from ..runtime.send_back import send_back_on
 from ..people import actor
-from ..runtime import AksiError, act_on, find_task, list_tasks, view
+from ..runtime import AksiError, find_task, list_tasks, view
 from . import Context, fail, main, pass_context
 
 YEAR = click.option("--year", type=int, default=lambda: dt.date.today().year,
@@ -96,6 +95,9 @@ def act_command(ctx: Context, region: str, stage: str, trigger: str, year: int, 
         if not isinstance(data, dict):
             raise click.BadParameter(f"{data_file}: expected an object {{form_id: {{...}}}}",
                                      param_hint="--data")
+    from ..runtime import act_on
+    from ..runtime.send_back import send_back_on
+
     try:
         with ctx.database().session() as session:
             if marks:

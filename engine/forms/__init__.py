@@ -7,13 +7,24 @@
     parts.py     where the data lives: one row per part, merged into documents on read
     entry.py     who may write what, and saving a part (`save`); a stage's problems
 
-This module exports only what needs no database (the definition checker uses it);
-import `parts` and `entry` from their modules.
+This module exports only what needs no database (the definition checker uses it), each
+imported on first use; import `parts` and `entry` from their modules.
 """
 
-from .rules import RuleSet, rules_of
-from .spec import Field, FormSpec, Section, spec_of
-from .validate import DRAFT, SUBMIT, FormContext, Problem, check_document
+import importlib
 
-__all__ = ["DRAFT", "SUBMIT", "Field", "FormContext", "FormSpec", "Problem", "RuleSet", "Section",
-           "check_document", "rules_of", "spec_of"]
+_EXPORTS = {
+    "RuleSet": "rules", "rules_of": "rules",
+    "Field": "spec", "FormSpec": "spec", "Section": "spec", "spec_of": "spec",
+    "DRAFT": "validate", "SUBMIT": "validate", "FormContext": "validate", "Problem": "validate",
+    "check_document": "validate",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    # Each name is imported from its module on first use, so that reading a stored part
+    # (``parts``) does not pay for JSON Schema and JSON Logic (``validate``, ``rules``).
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,8 +30,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-import fastjsonschema
-import jsonschema
 
 from ..regions import is_within
 from .logic import NOT_JUDGED
@@ -119,6 +117,8 @@ def draft_schema(schema: Any) -> Any:
 
 @functools.lru_cache(maxsize=256)
 def _validator(definition: Any, form: str, phase: str) -> jsonschema.Draft202012Validator:
+    import jsonschema  # on first validation: showing a stage does not pay for it
+
     schema = plain(definition.forms[form])
     if phase == DRAFT:
         schema = draft_schema(schema)
@@ -167,6 +167,8 @@ def _fast_keywords(schema: Any, formats: set[str]) -> bool:
 
 
 def _conforms(name: str) -> Any:
+    import jsonschema
+
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     return lambda value: checker.conforms(value, name)
 
@@ -175,6 +177,8 @@ def _conforms(name: str) -> Any:
 def _fast_validator(definition: Any, form: str, phase: str) -> Any:
     """The form's schema compiled by fastjsonschema (None when it holds keywords the fast
     path does not take): raises on the first error, returns quietly on a valid document."""
+    import fastjsonschema
+
     schema = _validator(definition, form, phase).schema
     formats: set[str] = set()
     if not _fast_keywords(schema, formats):
@@ -287,10 +291,12 @@ def _schema_problems(definition: Any, form: str, doc: Any, phase: str,
                      where: _Where) -> Iterator[Problem]:
     fast = _fast_validator(definition, form, phase)
     if fast is not None:
+        from fastjsonschema import JsonSchemaValueException
+
         try:
             fast(doc)
             return  # valid: jsonschema would find nothing either
-        except fastjsonschema.JsonSchemaValueException:
+        except JsonSchemaValueException:
             pass  # jsonschema names every error (or finds none where the fast path is stricter)
     said: set[tuple] = set()
     for err in _validator(definition, form, phase).iter_errors(doc):

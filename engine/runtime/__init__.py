@@ -8,22 +8,29 @@ Every function takes the caller's session and changes nothing outside it:
 the caller's transaction decides whether it all happened.
 """
 
-from .actions import ActResult, act, act_on
+import importlib
+
 from ..errors import (
     AksiError, Conflict, InvalidForm, InvalidTrigger, NotFound, NotPermitted, ReasonRequired,
     Refused,
 )
-from .gates import Blocker, blockers
-from .progress import StageProgress, progress
-from .stage_forms import FormsView, save_on, show_forms
-from ..store.task_rows import find_task
-from .tasks import TaskView, list_tasks, view
-from .years import StartReport, start_year
 
-__all__ = [
-    "ActResult", "AksiError", "Blocker", "Conflict", "InvalidForm", "InvalidTrigger", "NotFound",
-    "FormsView", "NotPermitted", "ReasonRequired", "Refused", "StageProgress", "StartReport", "TaskView", "act",
-    "act_on", "blockers", "find_task", "list_tasks", "progress", "save_on", "show_forms",
-    "start_year",
-    "view",
-]
+_EXPORTS = {
+    "ActResult": ".actions", "act": ".actions", "act_on": ".actions",
+    "Blocker": ".gates", "blockers": ".gates",
+    "StageProgress": ".progress", "progress": ".progress",
+    "FormsView": ".stage_forms", "save_on": ".stage_forms", "show_forms": ".stage_forms",
+    "find_task": "..store.task_rows",
+    "TaskView": ".tasks", "list_tasks": ".tasks", "view": ".tasks",
+    "StartReport": ".years", "start_year": ".years",
+}
+__all__ = sorted([*_EXPORTS, "AksiError", "Conflict", "InvalidForm", "InvalidTrigger",
+                  "NotFound", "NotPermitted", "ReasonRequired", "Refused"])
+
+
+def __getattr__(name: str):
+    # Imported on first use: showing a stage (``tasks``) does not import acting on one
+    # (``actions``: form validation, JSON Schema, JSON Logic), nor a year start.
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
