@@ -76,3 +76,17 @@ def test_every_command_module_is_listed():
     present = {m.name for m in pkgutil.iter_modules(engine.cli.__path__)
                if not m.name.startswith("_")}
     assert present == listed
+
+
+@pytest.mark.parametrize("package", ["engine.runtime", "engine.forms", "engine.definitions",
+                                     "engine.regions"])
+def test_a_lazily_exported_name_is_never_shadowed_by_a_submodule(package):
+    """Once every submodule is imported, each exported name is still what it names: a
+    submodule of the same name would otherwise take the package attribute's place."""
+    import importlib
+
+    module = importlib.import_module(package)
+    for info in pkgutil.walk_packages(module.__path__, f"{package}."):
+        importlib.import_module(info.name)
+    shadowed = [n for n in module.__all__ if type(getattr(module, n)).__name__ == "module"]
+    assert not shadowed

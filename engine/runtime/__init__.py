@@ -14,17 +14,19 @@ from ..errors import (
     AksiError, Conflict, InvalidForm, InvalidTrigger, NotFound, NotPermitted, ReasonRequired,
     Refused,
 )
+# Imported now: a submodule of the same name as the function would take its place once
+# anything imported it (the import system sets the package attribute).
+from .progress import StageProgress, progress
 
 _EXPORTS = {
     "ActResult": ".actions", "act": ".actions", "act_on": ".actions",
     "Blocker": ".gates", "blockers": ".gates",
-    "StageProgress": ".progress", "progress": ".progress",
     "FormsView": ".stage_forms", "save_on": ".stage_forms", "show_forms": ".stage_forms",
     "find_task": "..store.task_rows",
     "TaskView": ".tasks", "list_tasks": ".tasks", "view": ".tasks",
     "StartReport": ".years", "start_year": ".years",
 }
-__all__ = sorted([*_EXPORTS, "AksiError", "Conflict", "InvalidForm", "InvalidTrigger",
+__all__ = sorted([*_EXPORTS, "StageProgress", "progress", "AksiError", "Conflict", "InvalidForm", "InvalidTrigger",
                   "NotFound", "NotPermitted", "ReasonRequired", "Refused"])
 
 
