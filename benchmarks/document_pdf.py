@@ -29,7 +29,7 @@ from engine.forms.documents import document, render_html, render_pdf, trail_of
 from engine.forms.entry import context_for, stage_documents
 from engine.forms.files import store_upload
 from engine.forms.sample import sample_document
-from engine.forms.spec import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.people import add_user
 from engine.runtime import act_on, find_task, save_on, start_year
 from engine.runtime.gates import open_task

@@ -28,7 +28,8 @@ import time
 from openpyxl import load_workbook
 
 from _setup import definitions, fresh_database, url_from_env, largest_kecamatan, settle
-from engine.forms import spec_of, spreadsheet
+from engine.forms import spreadsheet
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import PartSave, context_for, save_parts
 from engine.forms.sample import sample_document
 from engine.people import actor, add_user

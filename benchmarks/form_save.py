@@ -25,7 +25,7 @@ from _setup import definitions, fresh_database, url_from_env, largest_kecamatan,
 from engine.forms import check_document
 from engine.forms.entry import context_for
 from engine.forms.sample import sample_document
-from engine.forms.spec import plain
+from engine.definitions.forms.spec import plain
 from engine.people import add_user
 from engine.simulation.forms import unit_share
 from engine.runtime import act_on, find_task, save_on, start_year

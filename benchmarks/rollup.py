@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, text, update
 from _setup import definitions, fresh_database, settle, url_from_env
 from engine.forms.entry import context_for, stage_documents
 from engine.forms.rollup import recompute
-from engine.forms.rules import rules_of
+from engine.definitions.forms.rules import rules_of
 from engine.forms.sample import sample_document
 from engine.runtime import start_year
 from engine.store.library import pinned
@@ -37,7 +37,7 @@ STAGE = "analisis_situasi"
 def fill(db, defs, province: str) -> None:
     kec = defs["kecamatan"]
     form = kec.stage(STAGE).outputs[0]
-    from engine.forms import spec_of
+    from engine.definitions.forms.spec import spec_of
 
     spec = spec_of(kec, form)
     owner = {f.name: f.unit for f in spec.section("desa").fields}

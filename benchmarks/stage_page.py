@@ -43,9 +43,9 @@ import httpx
 
 from _setup import definitions, fresh_database, largest_kecamatan, settle, url_from_env
 from engine.errors import InvalidForm
-from engine.forms import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import context_for
-from engine.forms.rules import rules_of
+from engine.definitions.forms.rules import rules_of
 from engine.forms.sample import sample_document
 from engine.forms.validate import DRAFT, check_document
 from engine.people import add_user

@@ -13,7 +13,7 @@ import yaml
 from engine.definitions import (
     DayOfYear, Definition, DefinitionError, RoleRef, Severity, check, default_directory, load,
 )
-from engine.forms.spec import plain
+from engine.definitions.forms.spec import plain
 from helpers import TOY_WORKFLOWS, WORKFLOWS, ToyCopy
 
 

@@ -14,7 +14,7 @@ from ..errors import AksiError, InvalidForm, NotPermitted
 from ..forms.entry import entry_triggers, unit_for
 from ..forms.files import prune_blobs, short_name, store_upload
 from ..forms.parts import WHOLE, parts_of
-from ..forms.spec import FIELDS, PER_REGION, ROWS, spec_of
+from ..definitions.forms.spec import FIELDS, PER_REGION, ROWS, spec_of
 from ..people import actor
 from ..runtime import find_task, save_on
 from ..store.library import pinned

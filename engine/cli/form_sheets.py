@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from ..errors import AksiError, InvalidForm, NotPermitted
-from ..forms import entry, spec_of, spreadsheet
+from ..forms import entry, spreadsheet
+from ..definitions.forms.spec import spec_of
 from ..people import actor, can_see
 from ..runtime import find_task, save_on
 from ..store.library import pinned

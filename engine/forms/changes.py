@@ -37,7 +37,7 @@ from ..errors import InvalidForm
 from ..store.models import FormPart
 from ..store.prepared import Prepared
 from .parts import WHOLE
-from .spec import FIELDS, PER_REGION, ROWS, Section, spec_of
+from ..definitions.forms.spec import FIELDS, PER_REGION, ROWS, Section, spec_of
 
 NO_ROW = "-"
 

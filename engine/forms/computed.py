@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store.models import Event, Task
-from .rules import rules_of
-from .spec import PER_REGION, spec_of
+from ..definitions.forms.rules import rules_of
+from ..definitions.forms.spec import PER_REGION, spec_of
 
 
 def fill(session: Session, definition: Any, task: Any, docs: dict[str, dict],

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from ..definitions.dates import MONTHS_ID
 from ..errors import InvalidForm, NotPermitted
 from ..regions import ZONE_NAMES, tier_of, zone_of
-from .spec import FIELDS, PER_REGION, Field, Section, spec_of
+from ..definitions.forms.spec import FIELDS, PER_REGION, Field, Section, spec_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML_TYPE = "text/html; charset=utf-8"

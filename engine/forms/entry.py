@@ -34,7 +34,7 @@ from ..store.models import Region, Task
 from ..store.prepared import Prepared
 from . import computed, files
 from .parts import WHOLE, Part, documents, merge_into, parts_of, rollups_of, write_part
-from .spec import PER_REGION, ROWS, spec_of
+from ..definitions.forms.spec import PER_REGION, ROWS, spec_of
 from .validate import DRAFT, SUBMIT, FormContext, Problem, check_document, owned_by
 
 ROW_KINDS = {4: "desa", 3: "Kecamatan", 2: "Kabupaten/Kota", 1: "Provinsi"}

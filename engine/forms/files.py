@@ -46,7 +46,7 @@ from ..errors import InvalidForm, NotFound, NotPermitted, Refused
 from ..people import Actor, acting_roles, actor as actor_of
 from ..regions import within_clause
 from ..store.models import Attachment, AttachmentUse, RenderedDocument, Task
-from .spec import FIELDS, PER_REGION, ROWS, Field, spec_of
+from ..definitions.forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 
 ENV_VAR = "AKSI_FILES"
 DEFAULT_DIRECTORY = "./aksi-files"

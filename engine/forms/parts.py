@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..store.models import FormPart, FormRollup
 from ..store.prepared import Prepared
-from .spec import PER_REGION, ROWS, spec_of
+from ..definitions.forms.spec import PER_REGION, ROWS, spec_of
 
 WHOLE = ""
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from ..store.models import FormRollup, Task
 from ..store.prepared import Prepared
 from .parts import documents, parts_of, rollups_of
-from .rules import Rollup, rules_of
-from .spec import PER_REGION, spec_of
+from ..definitions.forms.rules import Rollup, rules_of
+from ..definitions.forms.spec import PER_REGION, spec_of
 
 _TASKS = Task.__table__
 _ROLLUPS = FormRollup.__table__

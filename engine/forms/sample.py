@@ -18,9 +18,9 @@ import math
 import random
 from typing import Any, Callable, Mapping
 
-from .logic import NOT_JUDGED, compile_logic
-from .rules import CYCLE, ERROR, rules_of
-from .spec import PER_REGION, ROWS, Field, Section, plain, spec_of
+from ..definitions.forms.logic import NOT_JUDGED, compile_logic
+from ..definitions.forms.rules import CYCLE, ERROR, rules_of
+from ..definitions.forms.spec import PER_REGION, ROWS, Field, Section, plain, spec_of
 from .validate import SUBMIT, FormContext, _alike, _validator
 
 PASSES = 12

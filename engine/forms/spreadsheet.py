@@ -62,7 +62,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import InvalidForm
 from ..regions import TIER_NAMES, is_within, tier_of
-from .spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
+from ..definitions.forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
 
 FORMAT = 1
 META_SHEET = "_aksi"

@@ -32,9 +32,9 @@ from typing import Any, Iterator, Mapping
 
 
 from ..regions import is_within
-from .logic import NOT_JUDGED
-from .rules import CYCLE, ERROR, WARNING, Rule, RuleSet, rules_of
-from .spec import PER_REGION, ROWS, Field, FormSpec, Section, plain, spec_of
+from ..definitions.forms.logic import NOT_JUDGED
+from ..definitions.forms.rules import CYCLE, ERROR, WARNING, Rule, RuleSet, rules_of
+from ..definitions.forms.spec import PER_REGION, ROWS, Field, FormSpec, Section, plain, spec_of
 
 DRAFT, SUBMIT = "draft", "submit"
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition
-from ..forms import rules_of
+from ..definitions.forms.rules import rules_of
 from ..forms.computed import child_scores
 from ..forms.entry import stage_documents
 from ..store.models import Task

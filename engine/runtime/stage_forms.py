@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..errors import NotPermitted
-from ..forms import SUBMIT, spec_of
+from ..forms import SUBMIT
+from ..definitions.forms.spec import spec_of
 from ..forms import entry
 from ..forms.entry import stage_documents, stage_problems
 from ..forms.parts import parts_of
 from ..forms.entry import SaveResult, last_year
-from ..forms.spec import PER_REGION, ROWS
+from ..definitions.forms.spec import PER_REGION, ROWS
 from ..people import Actor, actor, can_see
 from .actions import _FIND
 from ..store.library import pinned

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..forms.entry import context_for
 from ..forms.sample import sample_document
-from ..forms.spec import PER_REGION, ROWS, Field, spec_of
+from ..definitions.forms.spec import PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import SUBMIT, check_document
 
 FILE_NAME = "contoh.pdf"

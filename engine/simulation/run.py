@@ -38,7 +38,7 @@ from ..definitions import DefinitionSet
 from ..errors import AksiError
 from ..forms.entry import part_start_state
 from ..forms.parts import parts_of
-from ..forms.spec import spec_of
+from ..definitions.forms.spec import spec_of
 from ..people import add_user
 from ..regions import load_regions
 from ..runtime import act_on, find_task, start_year

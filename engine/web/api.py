@@ -34,7 +34,7 @@ from ..errors import AksiError, Conflict, NotFound, NotPermitted, Refused
 from ..people import can_see, token_actor
 from ..regions import is_within
 from ..forms import documents as printable
-from ..forms import spec_of
+from ..definitions.forms.spec import spec_of
 from ..runtime.send_back import send_back_on
 from ..forms.files import open_download, store_upload
 from ..runtime import act_on, find_task, list_tasks, progress, save_on, show_forms, view

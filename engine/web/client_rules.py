@@ -1,7 +1,7 @@
 """A form's rules as the browser runs them while the operator types (static/rules.js).
 
 The browser gets data, never code: each rule's JSON Logic (coverage pairs already turned
-into the ``served <= targeted`` logic `engine.forms.rules.coverage_rule` builds), the
+into the ``served <= targeted`` logic `engine.definitions.forms.rules.coverage_rule` builds), the
 fields it reads, its severity and own message; the ``unique`` rules (rows that must
 differ); and, per section, each field's label and the schema keywords cheap to check on
 one input (type, bounds, length). rules.js words a
@@ -48,8 +48,8 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, url_for
 
 from ..errors import NotFound
-from ..forms.rules import CYCLE, rules_of
-from ..forms.spec import FormSpec, Section, _row_schema, plain, spec_of
+from ..definitions.forms.rules import CYCLE, rules_of
+from ..definitions.forms.spec import FormSpec, Section, _row_schema, plain, spec_of
 from ..forms.validate import FormContext, _drafted, region_label
 from ..store.library import pinned
 from .auth import require_sign_in

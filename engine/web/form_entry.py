@@ -43,7 +43,7 @@ from ..errors import AksiError, Conflict, InvalidForm, NotFound, NotPermitted
 from ..forms import computed
 from ..forms.files import store_upload
 from ..forms.parts import Part, documents, merge_into, part_states, parts_of, rollups_of
-from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
+from ..definitions.forms.spec import FIELDS, PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import DRAFT, ERROR, SUBMIT, Problem
 from ..forms.entry import last_year, stage_problems
 from ..people import can_see

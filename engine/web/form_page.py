@@ -49,7 +49,7 @@ from ..forms.entry import (context_for, entry_triggers, last_year, part_start_st
 from ..forms.files import _size, short_name
 from ..forms.parts import Part, PartState
 from ..forms.stamp import data_stamp
-from ..forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
+from ..definitions.forms.spec import FIELDS, PER_REGION, ROWS, Field, FormSpec, Section, spec_of
 from ..forms.validate import DRAFT, FormContext, Problem
 from ..people import Actor, acting_roles
 from ..runtime.stage_forms import completeness

@@ -31,7 +31,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from ..forms.validate import draft_schema
-from ..forms.spec import plain
+from ..definitions.forms.spec import plain
 from ..store.library import pinned
 from ..store.models import DefinitionRow
 from .api_schemas import SHAPES

@@ -31,7 +31,7 @@ from ..clock import utcnow
 from ..errors import Conflict, InvalidForm, NotFound, Refused
 from ..forms import changes
 from ..forms.entry import unit_for
-from ..forms.spec import PER_REGION, ROWS, Field, spec_of
+from ..definitions.forms.spec import PER_REGION, ROWS, Field, spec_of
 from ..forms.validate import region_label
 from ..people import acting_roles, can_see
 from ..runtime import find_task

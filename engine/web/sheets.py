@@ -39,7 +39,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import AksiError, Conflict, InvalidForm, NotFound, NotPermitted
 from ..forms import documents as printable
-from ..forms import entry, spec_of, spreadsheet
+from ..forms import entry, spreadsheet
+from ..definitions.forms.spec import spec_of
 from ..forms.files import file_values, open_download, safe_name, short_name, sniff
 from ..forms.parts import WHOLE, part_states, parts_of
 from ..people import Actor, can_see

@@ -24,7 +24,7 @@ from typing import Any
 from babel.numbers import format_decimal
 from sqlalchemy import select
 
-from engine.forms import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import context_for
 from engine.forms.sample import sample_document
 from engine.people import add_user

@@ -37,7 +37,7 @@ from playwright.sync_api import expect
 
 from chromium import needs_browser, served
 from engine.forms.parts import parts_of
-from engine.forms.rules import rules_of
+from engine.definitions.forms.rules import rules_of
 from engine.runtime import find_task
 from engine.web import create_app
 from forms.walk import person

@@ -17,7 +17,7 @@ from engine.forms.documents import (
     region_title, render_html,
 )
 from engine.forms.files import open_download
-from engine.forms.spec import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.people import actor
 from engine.runtime import act_on
 from engine.store.models import RenderedDocument

@@ -18,7 +18,7 @@ from engine.forms.files import (
     blob_path, content_disposition, known_files, open_download, store_upload, unknown_files,
 )
 from engine.forms.parts import parts_of
-from engine.forms.spec import Field, spec_of
+from engine.definitions.forms.spec import Field, spec_of
 from engine.people import actor
 from engine.runtime import find_task
 from engine.store.library import pinned

@@ -57,7 +57,7 @@ def part_of(db: Database, unit: str, seed: int = 1) -> dict:
         ctx = context_for(s, definition, task)
         whole = sample_document(definition, FORM, ctx, rng=random.Random(seed))
     spec_units = {unit}
-    from engine.forms import spec_of
+    from engine.definitions.forms.spec import spec_of
 
     spec = spec_of(definition, FORM)
     out: dict = {}

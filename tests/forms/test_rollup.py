@@ -10,7 +10,7 @@ import pytest
 
 from engine.forms.entry import stage_documents
 from engine.forms.rollup import recompute
-from engine.forms.rules import rules_of
+from engine.definitions.forms.rules import rules_of
 from engine.runtime import act_on, find_task, save_on, start_year
 from engine.runtime.scoring import coverage, score_case
 from engine.store.library import pinned

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from engine.definitions import load
-from engine.forms import DRAFT, SUBMIT, FormContext, check_document, spec_of
-from engine.forms.logic import compile_logic, type_problems
+from engine.forms import DRAFT, SUBMIT, FormContext, check_document
+from engine.definitions.forms.spec import spec_of
+from engine.definitions.forms.logic import compile_logic, type_problems
 from engine.forms.sample import sample_document
 from engine.forms.validate import owned_by
 

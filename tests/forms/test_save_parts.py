@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import Conflict, InvalidForm, NotPermitted, Refused
-from engine.forms import spec_of, spreadsheet
+from engine.forms import spreadsheet
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import PartSave, save_parts, stage_documents
 from engine.forms.parts import parts_of
 from engine.forms.sample import sample_document

@@ -25,13 +25,14 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from engine.cli import main
 from engine.definitions import load
 from engine.errors import InvalidForm
-from engine.forms import entry, spec_of
+from engine.forms import entry
+from engine.definitions.forms.spec import spec_of
 from engine.forms.parts import parts_of
 from engine.forms.sample import sample_document
 from engine.forms.spreadsheet import (
     FIRST_ROW, LISTS_SHEET, META_SHEET, TITLE_ROW, column_letter, layout, read, template,
 )
-from engine.forms.spec import FIELDS, PER_REGION, ROWS
+from engine.definitions.forms.spec import FIELDS, PER_REGION, ROWS
 from engine.runtime import find_task, save_on
 from engine.store.library import pinned
 from engine.store.models import Event, Region

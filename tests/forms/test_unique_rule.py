@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from engine.definitions import load
 from engine.forms import check_document
-from engine.forms.rules import parse
+from engine.definitions.forms.rules import parse
 from engine.forms.validate import FormContext
 from helpers import only
 

@@ -16,10 +16,11 @@ import random
 import pytest
 
 from engine.definitions import load
-from engine.forms import check_document, spec_of
+from engine.forms import check_document
+from engine.definitions.forms.spec import spec_of
 from engine.forms import validate
 from engine.forms.sample import sample_document
-from engine.forms.spec import PER_REGION, ROWS
+from engine.definitions.forms.spec import PER_REGION, ROWS
 from engine.forms.validate import DRAFT, SUBMIT, FormContext
 
 DEFINITIONS = load(None)

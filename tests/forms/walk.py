@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from engine.forms import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import context_for
 from engine.forms.sample import sample_document
 from engine.people import add_user

@@ -27,9 +27,9 @@ import pytest
 
 from engine.definitions import load
 from engine.forms import DRAFT, FormContext, check_document
-from engine.forms.rules import coverage_rule, rules_of
+from engine.definitions.forms.rules import coverage_rule, rules_of
 from engine.forms.sample import sample_document
-from engine.forms.spec import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.forms.validate import region_label
 from engine.web.client_rules import rules_for_browser
 from engine.web.form_entry import parse_value

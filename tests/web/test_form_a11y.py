@@ -10,7 +10,7 @@ import json
 import re
 from html.parser import HTMLParser
 
-from engine.forms import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import context_for
 from engine.runtime import find_task
 from engine.store.library import pinned

@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from chromium import needs_browser, served
 from engine.errors import InvalidForm
-from engine.forms import spec_of
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import context_for, stage_documents
 from engine.forms.sample import sample_document
 from engine.runtime import find_task, save_on, start_year

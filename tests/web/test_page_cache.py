@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from engine.forms.rules import rules_of
+from engine.definitions.forms.rules import rules_of
 from engine.runtime import act_on, save_on
 from engine.web import create_app
 from engine.web.fragments import Fragment, crc32_combine, gzip_around, shift_matrix

@@ -14,7 +14,8 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine.forms import spec_of, spreadsheet
+from engine.forms import spreadsheet
+from engine.definitions.forms.spec import spec_of
 from engine.forms.entry import context_for
 from engine.forms.files import store_upload
 from engine.forms.parts import parts_of

@@ -20,9 +20,9 @@ from typing import Any, Iterator
 
 import jsonschema
 
-from ...forms.logic import type_problems
-from ...forms.rules import CYCLE
-from ...forms.spec import FIELDS, PER_REGION, ROWS, build
+from ..forms.logic import type_problems
+from ..forms.rules import CYCLE
+from ..forms.spec import FIELDS, PER_REGION, ROWS, build
 from .. import source
 from ..findings import Finding
 from ..source import SourceDoc
