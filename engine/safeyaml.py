@@ -69,7 +69,9 @@ def _count(n: int) -> str:
 
 
 class Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` with the bounds above; subclass it, or pass it to ``yaml.load``."""
+    """``yaml.SafeLoader`` with the bounds above; subclass it, or pass it to ``yaml.load``.
+    All in Python: `compose` and `load` read with `FastLoader` and come here only to
+    report a mistake."""
 
     def __init__(self, stream):
         if isinstance(stream, (str, bytes)) and len(stream) > MAX_CHARS:
@@ -122,6 +124,42 @@ class Loader(yaml.SafeLoader):
                             f"(batas ukuran berkas YAML)", event.start_mark)
 
 
+if yaml.__with_libyaml__:
+    class FastLoader(Loader, yaml.cyaml.CParser):
+        """`Loader` whose text is scanned and parsed by libyaml (C), composed in Python
+        with the same bounds: scanning in Python was most of loading the definitions."""
+
+        def __init__(self, stream):
+            Loader.__init__(self, stream)  # the size bound, the counters, then the parts:
+            yaml.cyaml.CParser.__init__(self, stream)  # the events come from libyaml
+
+        # The composer's event methods are libyaml's, not PyYAML's Python parser's.
+        check_event = yaml.cyaml.CParser.check_event
+        peek_event = yaml.cyaml.CParser.peek_event
+        get_event = yaml.cyaml.CParser.get_event
+        dispose = yaml.cyaml.CParser.dispose
+else:  # PyYAML built without libyaml
+    FastLoader = Loader
+
+
+def _read(read, text: str):
+    """``read(text, Loader=...)`` with `FastLoader`; a mistake is read again by `Loader`,
+    so that it is reported in PyYAML's words and at its position whichever loader runs."""
+    try:
+        return read(text, Loader=FastLoader)  # noqa: S506 - a SafeLoader subclass
+    except LimitExceeded:
+        raise
+    except yaml.YAMLError:
+        if FastLoader is Loader:
+            raise
+        return read(text, Loader=Loader)  # noqa: S506
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of one YAML document (positions included), bounded."""
+    return _read(yaml.compose, text)
+
+
 def load(text: str):
     """The data of one YAML document, like ``yaml.safe_load`` but bounded."""
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    return _read(yaml.load, text)

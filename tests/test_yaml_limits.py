@@ -215,3 +215,44 @@ def test_aksi_check_reports_bomb_and_nesting_without_traceback(tmp_path):
     assert f"{bomb}:{line}:{column}: error yaml-limit: " in done.stdout
     assert f"{deep}:1:{safeyaml.MAX_DEPTH + 1}: error yaml-limit: " in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def _marks(node: yaml.Node, out: list) -> list:
+    out.append((type(node).__name__, node.tag, node.start_mark.line, node.start_mark.column))
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _marks(k, out)
+            _marks(v, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _marks(item, out)
+    else:
+        out.append(node.value)
+    return out
+
+
+SHIPPED = sorted([*Path(__file__).resolve().parents[1].glob("workflows/*.yaml"),
+                  *Path(__file__).resolve().parents[1].glob("forms/*")])
+
+
+def test_libyaml_composes_the_shipped_files_as_python_does():
+    """`FastLoader` (libyaml's parser) gives every node of every shipped file the tag,
+    value, line and column the pure-Python loader gives it: positions in findings do not
+    depend on which one ran."""
+    assert safeyaml.FastLoader is not safeyaml.Loader, "PyYAML was built without libyaml"
+    assert len(SHIPPED) > 40
+    for path in SHIPPED:
+        text = path.read_text(encoding="utf-8")
+        fast = _marks(yaml.compose(text, Loader=safeyaml.FastLoader), [])
+        slow = _marks(yaml.compose(text, Loader=safeyaml.Loader), [])
+        assert fast == slow, path
+
+
+def test_a_mistake_is_reported_in_pythons_words_whichever_loader_reads():
+    with pytest.raises(yaml.MarkedYAMLError) as fast:
+        yaml.compose("a:\n  b: c: d\n", Loader=safeyaml.FastLoader)
+    assert "mapping values are not allowed in this context" in str(fast.value)  # libyaml
+    with pytest.raises(yaml.MarkedYAMLError) as read:
+        safeyaml.compose("a:\n  b: c: d\n")
+    assert read.value.problem == "mapping values are not allowed here"
+    assert (read.value.problem_mark.line, read.value.problem_mark.column) == (1, 6)

@@ -108,7 +108,7 @@ def read(path: Path) -> tuple[SourceDoc | None, list[Finding]]:
                               f"berkas tidak dapat dibaca: {exc}")]
     doc = SourceDoc(path=path, data=None, values={(): (1, 1)})
     try:
-        root = yaml.compose(text, Loader=safeyaml.Loader)
+        root = safeyaml.compose(text)
         if root is not None:
             doc.data = _Builder(doc, findings).build(root, ())
     except yaml.MarkedYAMLError as exc:

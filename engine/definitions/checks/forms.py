@@ -14,7 +14,6 @@ offending node of the file it is in. What is checked (docs/form-format.md):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,7 +26,7 @@ from .. import source
 from ..findings import Finding
 from ..source import SourceDoc
 from .corpus import Corpus, suggest
-from .references import forms_dir, rules_file, shown
+from .references import form_problem, forms_dir, rules_file, shown
 
 COMPUTED_KINDS = ("published_stages", "child_state", "child_classification")
 DEEPEST_TIER = 4  # desa/kelurahan: no Kemendagri region lies below one
@@ -104,12 +103,7 @@ def check(corpus: Corpus) -> Iterator[Finding]:
 
 
 def _read_schema(path: Path) -> SourceDoc | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.Draft202012Validator.check_schema(data)
-    except (ValueError, jsonschema.SchemaError):
+    if form_problem(path) is not None:  # said by checks/references.py
         return None
     doc, _ = source.read(path)
     return doc if doc is not None and isinstance(doc.data, dict) else None

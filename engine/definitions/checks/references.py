@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Iterator
 
 import jsonschema
+import jsonschema_rs
 
 from ..findings import Finding
 from ..model import SYSTEM, RoleRef
@@ -183,7 +185,7 @@ def _forms(doc: SourceDoc) -> Iterator[Finding]:
     for i, stage in Corpus.stages(doc):
         for j, form in enumerate(stage.get("outputs", [])):
             if form not in checked:
-                checked[form] = _form_problem(folder / f"{form}.json")
+                checked[form] = form_problem(folder / f"{form}.json")
             problem = checked[form]
             if problem is None:
                 continue
@@ -194,12 +196,33 @@ def _forms(doc: SourceDoc) -> Iterator[Finding]:
             yield doc.error(("stages", i, "outputs", j), code, message)
 
 
-def _form_problem(path: Path) -> str | None:
-    if not path.is_file():
-        return "missing"
+def form_problem(path: Path) -> str | None:
+    """What is wrong with a form's JSON Schema file: "missing", not JSON, or not a valid
+    JSON Schema 2020-12 (the first line of the reason); None when nothing is.
+
+    Checking a schema against the metaschema is most of what loading the definitions
+    costs, and both this module and checks/forms.py need it for every form: it runs
+    once per text (the cache is keyed by the file's content, never stale)."""
     try:
-        form = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.Draft202012Validator.check_schema(form)
-    except (ValueError, jsonschema.SchemaError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return "missing"
+    return _schema_problem(text)
+
+
+@functools.lru_cache(maxsize=128)
+def _schema_problem(text: str) -> str | None:
+    try:
+        schema = json.loads(text)
+    except ValueError as exc:
+        return str(exc).splitlines()[0]
+    # jsonschema-rs (Rust) says whether the schema is valid in a few hundredths of
+    # jsonschema's time; only a schema it refuses is checked by jsonschema, whose reason
+    # is the one reported, and which has the last word.
+    if isinstance(schema, dict) and jsonschema_rs.meta.is_valid(schema):
+        return None
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
         return str(exc).splitlines()[0]
     return None
