@@ -134,6 +134,9 @@ def act(session: Session, *, task: Any, trigger: str, username: str | None = Non
             return move(session, task=task, definition=definition, trigger=trigger,
                         dest=moved.stage_dest, username=user.username, now=now,
                         context=context, payload=payload, reason=reason)
+        payload.update(returns.tell_parts(session, task, definition, trigger=trigger,
+                                          units=moved.units, actor=user.username,
+                                          reason=reason, now=now, parts=moved.states))
         events.record(session, trigger, actor=user.username, at=now, task=task,
                       from_state=task.state, to_state=task.state, payload=payload)
         return ActResult(task.id, trigger, task.state, task.state, task.version, [])

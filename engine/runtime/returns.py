@@ -15,7 +15,7 @@ import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..definitions import Definition
@@ -40,23 +40,65 @@ def tell(session: Session, task: Any, definition: Definition, *, trigger: str, d
     ``actor``; return what the action's event payload adds (``notice``, ``recipients``,
     ``message``), empty when the stage will wait for no role. ``parts``: unit -> state
     of the parts after the action (default: as stored)."""
-    after = SimpleNamespace(definition_hash=task.definition_hash, stage=task.stage, state=dest,
-                            region_code=task.region_code, level=task.level)
     if parts is None:
         parts = dict(session.execute(select(FormPart.unit, FormPart.state)
                                      .where(FormPart.task_id == task.id)).all())
-    recipients = sorted({(w.role, w.region_code)
-                         for w in waiting_for(stored(session), after, parts)})
+    recipients = _recipients(session, task, dest, parts)
+    lc = definition.lifecycle
+    return _write(session, task, rule=version, recipients=recipients, now=now, message=(
+        f"{lc.triggers[trigger].name} oleh {actor}: tahap "
+        f"'{definition.stage(task.stage).name}' {_place(session, task)} kini "
+        f"'{lc.states[dest].name}'." + (f" Alasan: {reason}" if reason else "")))
+
+
+def tell_parts(session: Session, task: Any, definition: Definition, *, trigger: str,
+               units: list[str], actor: str, reason: str | None, now: dt.datetime,
+               parts: dict[str, str]) -> dict[str, Any]:
+    """Like `tell`, for parts sent back while the stage stays where it is (one unit's part
+    returned while the others are still being filled in, or after another was returned):
+    those the returned parts now wait for are told, and no one else.
+
+    The stage's version does not change, so the notice's ``rule`` numbers these returns
+    downwards from -1 (a stage's own returns count its versions upwards); the stage row is
+    locked by the part move (forms.entry.lock_stage), so two of them never take one number.
+    """
+    lc = definition.lifecycle
+    dest = lc.triggers[trigger].dest
+    if not sends_back(definition, trigger, dest):
+        return {}
+    recipients = _recipients(session, task, task.state, parts, units=set(units))
+    lowest = session.scalar(select(func.min(Notice.rule)).where(
+        Notice.task_id == task.id, Notice.kind == SENT_BACK, Notice.rule < 0))
+    return _write(session, task, rule=(lowest or 0) - 1, recipients=recipients, now=now,
+                  message=(f"{lc.triggers[trigger].name} oleh {actor}: bagian "
+                           f"{', '.join(units)} pada tahap '{definition.stage(task.stage).name}' "
+                           f"{_place(session, task)} kini '{lc.states[dest].name}'."
+                           + (f" Alasan: {reason}" if reason else "")))
+
+
+def _recipients(session: Session, task: Any, state: str, parts: dict[str, str], *,
+                units: set[str] | None = None) -> list[tuple[str, str]]:
+    """(role, region) of those ``task`` waits for once in ``state`` with ``parts``; with
+    ``units``, only those waited for on these units' parts."""
+    after = SimpleNamespace(definition_hash=task.definition_hash, stage=task.stage, state=state,
+                            region_code=task.region_code, level=task.level)
+    return sorted({(w.role, w.region_code) for w in waiting_for(stored(session), after, parts)
+                   if units is None or w.unit in units})
+
+
+def _place(session: Session, task: Any) -> str:
+    name = session.scalar(select(Region.name).where(Region.code == task.region_code)) or ""
+    return f"{task.region_code} {name}".strip()
+
+
+def _write(session: Session, task: Any, *, rule: int, recipients: list[tuple[str, str]],
+           message: str, now: dt.datetime) -> dict[str, Any]:
+    """The fired notice and one inbox row per recipient; what the event's payload adds."""
     if not recipients:
         return {}
-    lc = definition.lifecycle
-    place = session.scalar(select(Region.name).where(Region.code == task.region_code)) or ""
-    message = (f"{lc.triggers[trigger].name} oleh {actor}: tahap "
-               f"'{definition.stage(task.stage).name}' {task.region_code} {place} kini "
-               f"'{lc.states[dest].name}'." + (f" Alasan: {reason}" if reason else ""))
     notice_id = session.connection().execute(
         Notice.__table__.insert().values(
-            task_id=task.id, kind=SENT_BACK, rule=version, days=0, due_at=task.due_at,
+            task_id=task.id, kind=SENT_BACK, rule=rule, days=0, due_at=task.due_at,
             fire_at=now, status="fired", fired_at=now).returning(Notice.__table__.c.id)
     ).scalar_one()
     _INSERT_INBOX.write_many(session, [

@@ -206,6 +206,44 @@ def test_the_camat_may_return_one_unit_or_every_part(year):
     assert state(year) == ("returned", {u: "returned" for u in UNITS})
 
 
+def test_a_part_returned_while_the_stage_stays_tells_its_operators(year):
+    """One unit's part sent back while the others are still being filled in leaves the
+    stage where it is; its operators are told all the same (inbox, and the event names the
+    notice, so e-mail follows), each such return with its own notice."""
+    from engine.people import actor
+    from engine.runtime.inbox import inbox_for
+    from engine.store.models import Notice
+
+    puskesmas = part_of(year, "Puskesmas")
+    with year.session() as s:
+        save_on(s, KEC, STAGE, YEAR, name("operator", "Puskesmas"), puskesmas, now=NOW)
+        act_on(s, KEC, STAGE, YEAR, "submit", name("operator", "Puskesmas"), now=NOW)
+    with year.session() as s:
+        act_on(s, KEC, STAGE, YEAR, "return", name("verifikator", "Puskesmas"),
+               reason="Data gizi desa belum lengkap", now=NOW)
+    assert state(year) == ("ready", {"Puskesmas": "returned"})
+    with year.session() as s:
+        items = inbox_for(s, actor(s, name("operator", "Puskesmas")))
+        assert [i["kind"] for i in items] == ["sent_back"]
+        assert items[0]["message"].startswith("Kembalikan oleh verifikator-puskesmas@19.01.01: "
+                                              "bagian Puskesmas pada tahap 'Analisis Situasi'")
+        assert "Data gizi desa belum lengkap" in items[0]["message"]
+        assert inbox_for(s, actor(s, name("verifikator", "Setcam"))) == []  # not waited for
+        event = s.scalars(select(Event).where(Event.kind == "return")).one()
+        notice = s.get(Notice, event.payload["notice"])
+        assert (notice.kind, notice.status) == ("sent_back", "fired")
+        assert event.payload["recipients"] == [{"role": "operator", "region": KEC}]
+    with year.session() as s:  # answered, returned again: a second notice of its own
+        act_on(s, KEC, STAGE, YEAR, "submit", name("operator", "Puskesmas"), now=NOW)
+        act_on(s, KEC, STAGE, YEAR, "return", name("verifikator", "Puskesmas"),
+               reason="Masih kurang", now=NOW)
+    with year.session() as s:
+        rules = s.scalars(select(Notice.rule).where(Notice.kind == "sent_back")
+                          .order_by(Notice.id)).all()
+        assert rules == [-1, -2]
+        assert len(inbox_for(s, actor(s, name("operator", "Puskesmas")))) == 2
+
+
 def test_three_units_saving_at_once_lose_nothing(year):
     parts = {unit: part_of(year, unit) for unit in UNITS}
     barrier = threading.Barrier(len(UNITS))
