@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select
 
 from _setup import fresh_database, url_from_env
 from engine.store import events
-from engine.store.models import WebhookCursor, WebhookDelivery
+from engine.store.models import OutboxCursor, WebhookDelivery
 from webhooks import Subscription, deliver_due, enqueue, verify_signature
 
 UTC = dt.timezone.utc
@@ -92,7 +92,7 @@ def main() -> None:
     for concurrency in args.concurrency:
         with db.session() as s:
             s.execute(delete(WebhookDelivery))
-            s.execute(delete(WebhookCursor))
+            s.execute(delete(OutboxCursor))
         t0 = time.perf_counter()
         queued = 0
         while True:

@@ -2,7 +2,7 @@
 
 The event table is the outbox: every change appends an event in its own
 transaction. A *consumer* (a webhook subscription, the e-mail channel) keeps a
-cursor into it - a row of ``webhook_cursors`` named after it - and `take_new`
+cursor into it - a row of ``outbox_cursors`` named after it - and `take_new`
 hands it the events past its cursor that it has not queued yet, moving the
 cursor past what it scanned. Callers queue delivery rows for those events in the
 same transaction (their own, never the one that wrote the events): an event
@@ -58,12 +58,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..store.models import Event, WebhookCursor
+from ..store.models import Event, OutboxCursor
 
 DEFAULT_LIMIT = 1000  # events handed out per consumer per call
 
 _EVENTS = Event.__table__
-_CURSORS = WebhookCursor.__table__
+_CURSORS = OutboxCursor.__table__
 
 
 def take_new(session: Session, consumer: str, *, where: Sequence = (), queued: Any = None,
@@ -82,9 +82,9 @@ def take_new(session: Session, consumer: str, *, where: Sequence = (), queued: A
     conn = session.connection()
     is_pg = conn.dialect.name == "postgresql"
     insert = postgresql.insert if is_pg else sqlite.insert
-    conn.execute(insert(_CURSORS).values(subscription=consumer, last_event_id=0)
-                 .on_conflict_do_nothing(index_elements=["subscription"]))
-    cursor_q = select(_CURSORS.c.last_event_id).where(_CURSORS.c.subscription == consumer)
+    conn.execute(insert(_CURSORS).values(consumer=consumer, last_event_id=0)
+                 .on_conflict_do_nothing(index_elements=["consumer"]))
+    cursor_q = select(_CURSORS.c.last_event_id).where(_CURSORS.c.consumer == consumer)
     if is_pg:
         cursor_q = cursor_q.with_for_update()
     cursor = conn.execute(cursor_q).scalar_one()
@@ -101,7 +101,7 @@ def take_new(session: Session, consumer: str, *, where: Sequence = (), queued: A
     if is_pg:
         covered = min(covered, final or 0)
     if covered > cursor:
-        conn.execute(update(_CURSORS).where(_CURSORS.c.subscription == consumer)
+        conn.execute(update(_CURSORS).where(_CURSORS.c.consumer == consumer)
                      .values(last_event_id=covered))
     return rows
 
@@ -146,4 +146,4 @@ def forget_notes() -> None:
 
 def cursors(session: Session) -> dict[str, int]:
     """consumer -> last event id scanned (for display and tests)."""
-    return dict(session.execute(select(_CURSORS.c.subscription, _CURSORS.c.last_event_id)).all())
+    return dict(session.execute(select(_CURSORS.c.consumer, _CURSORS.c.last_event_id)).all())

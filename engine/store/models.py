@@ -378,12 +378,13 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class WebhookCursor(Base):
-    """How far in the event table each subscription's deliveries have been queued."""
+class OutboxCursor(Base):
+    """How far in the event table each consumer of the outbox (a webhook subscription,
+    the e-mail channel "@email") has queued its deliveries (engine/outbox/cursor.py)."""
 
-    __tablename__ = "webhook_cursors"
+    __tablename__ = "outbox_cursors"
 
-    subscription: Mapped[str] = mapped_column(String(100), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigId, default=0)
 
 

@@ -9,7 +9,7 @@ What it says (prometheus_client; nothing about any region or person):
   lifecycle's triggers (transitions), ``reminder``/``escalation`` (notices fired), ... -
   counted when their transaction commits (`engine.store.events.on_committed`);
 - read from the store at each scrape, the same whichever process answers:
-  ``aksi_notices{status}`` (pending, fired, skipped), ``aksi_outbox_lag_events{subscription}``
+  ``aksi_notices{status}`` (pending, fired, skipped), ``aksi_outbox_lag_events{consumer}``
   (events not yet queued for a consumer: a webhook subscription, ``@email``),
   ``aksi_outbox_deliveries{channel,status}`` (webhook and e-mail rows: pending, delivered,
   dead - the dead letters - and the e-mail digest's held and digested items).
@@ -30,7 +30,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 
 from ..store import events
-from ..store.models import EmailDelivery, Event, Notice, WebhookCursor, WebhookDelivery
+from ..store.models import EmailDelivery, Event, Notice, OutboxCursor, WebhookDelivery
 from .store import database
 
 bp = Blueprint("metrics", __name__)
@@ -91,9 +91,9 @@ class StoreCollector:
             last = s.scalar(select(func.max(Event.id))) or 0
             lag = GaugeMetricFamily("aksi_outbox_lag_events",
                                     "Events not yet queued for an outbox consumer",
-                                    labels=["subscription"])
-            for name, position in s.execute(select(WebhookCursor.subscription,
-                                                   WebhookCursor.last_event_id)):
+                                    labels=["consumer"])
+            for name, position in s.execute(select(OutboxCursor.consumer,
+                                                   OutboxCursor.last_event_id)):
                 lag.add_metric([name], max(0, last - position))
         yield from (notices, deliveries, lag)
 

@@ -104,3 +104,13 @@ def test_outbox_rows_by_channel_and_status(metered, started):
     samples = scrape(metered.test_client())
     assert samples[("aksi_outbox_deliveries", (("channel", "webhook"), ("status", "dead")))] == 1
     assert samples[("aksi_outbox_deliveries", (("channel", "email"), ("status", "pending")))] == 1
+
+
+def test_outbox_lag_per_consumer(metered, started):
+    from engine.store.models import Event, OutboxCursor
+
+    with started.session() as s:
+        last = s.scalar(select(func.max(Event.id)))
+        s.add(OutboxCursor(consumer="@email", last_event_id=last - 3))  # 3 events behind
+    samples = scrape(metered.test_client())
+    assert samples[("aksi_outbox_lag_events", (("consumer", "@email"),))] == 3
