@@ -3,6 +3,9 @@
 - `aksi --help` and `aksi task show` (SQLite) beside `python -c "import click"`, and
   `aksi task show` beside importing click, the SQLAlchemy ORM and aksi's models (what any
   command that reads the database must import: the part of the time aksi cannot shed);
+- `aksi check` of the shipped definitions beside reading every one of their files with
+  libyaml in one process (the reading any check must do; the checks, the JSON Schema
+  validation and the positions are the rest);
 - a national `aksi year start` beside a raw ``sqlite3`` process inserting the same rows
   (read from a file, not timed apart) into the same schema, indexes included, in one
   transaction.
@@ -36,6 +39,11 @@ CLICK = [sys.executable, "-c", "import click"]
 # What any command that reads the database imports before its first query: click, the
 # SQLAlchemy ORM and aksi's typed models.
 ORM = [sys.executable, "-c", "import click, sqlalchemy.orm, engine.store.models"]
+# Reading every definition file (workflows and forms) with libyaml: what `aksi check` cannot
+# do without.
+READ_ALL = [sys.executable, "-c", "import glob, sys, yaml; d = sys.argv[1]; "
+            "[yaml.load(open(f, encoding='utf-8'), Loader=yaml.CSafeLoader) "
+            "for f in glob.glob(d + '/workflows/*.yaml') + glob.glob(d + '/forms/*')]"]
 TABLES = ("cases", "tasks", "events", "notices", "progress_counts")
 
 FLOOR = r'''
@@ -105,6 +113,9 @@ def main() -> None:
     compare("aksi task show 19.01.01 analisis_situasi", [(
         [*base, "task", "show", "19.01.01", "analisis_situasi", "--year", "2026"], None)],
         "import click, ORM, models", ORM, env, work, args.repeat)
+    root = str(Path(workflows).parent)
+    compare("aksi check", [([*AKSI, "--workflows", workflows, "check"], None)],
+            "read every file with libyaml", [*READ_ALL, root], env, work, args.repeat)
     if args.skip_year:
         return
 
