@@ -96,7 +96,8 @@ def receiver():
 def cycle_moments(defs, year: int, zones: set[str]) -> list[dt.datetime]:
     """Every moment the definitions set in ``zones``: each notice of each stage (nobody
     acts, so every one is due), each opening; then a morning two days after the last (a
-    new local day everywhere, past the digest hour) and two minutes after it."""
+    new local day everywhere, past the digest hour), a minute after it, and the next
+    morning (for items queued after that day's digest went)."""
     moments = set()
     for d in defs:
         for stage in d.stages:
@@ -106,7 +107,8 @@ def cycle_moments(defs, year: int, zones: set[str]) -> list[dt.datetime]:
                 moments.add(opens_at(stage.opens, year, zone))
     last = max(moments)
     morning = dt.datetime.combine(last.date() + dt.timedelta(days=2), dt.time(1), UTC)
-    return sorted(moments) + [morning + dt.timedelta(minutes=m) for m in range(3)]
+    return sorted(moments) + [morning, morning + dt.timedelta(minutes=1),
+                              morning + dt.timedelta(days=1)]
 
 
 def _webhooks_file(tmp_path, url: str) -> str:
