@@ -13,10 +13,10 @@ may go again, with the same Message-ID (it carries the event id).
 
 from .config import MailConfigError, SmtpSettings, load_settings
 from .delivery import MailRow, deliver_due, list_deliveries, retry
-from .outbox import enqueue, make_digests
+from .outbox import Enqueued, enqueue, make_digests
 from .worker import MailReport, run_once
 
 __all__ = [
-    "MailConfigError", "MailReport", "MailRow", "SmtpSettings", "deliver_due",
+    "Enqueued", "MailConfigError", "MailReport", "MailRow", "SmtpSettings", "deliver_due",
     "enqueue", "list_deliveries", "load_settings", "make_digests", "retry", "run_once",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
@@ -40,16 +41,33 @@ def _insert(session: Session):
             else sqlite.insert)
 
 
+@dataclass(frozen=True)
+class Enqueued:
+    """What one `enqueue` did: how many events it took past the cursor (as many as its
+    ``limit``: there may be more, call again), the last one's id, and how many rows it
+    queued for them."""
+
+    events: int
+    last: int | None
+    queued: int  # messages and digest items
+
+
 def enqueue(session: Session, *, now: dt.datetime | None = None,
-            limit: int = DEFAULT_LIMIT) -> int:
-    """Queue the e-mails of up to ``limit`` new events; return how many rows were queued
-    (messages and digest items). Call in a transaction of its own."""
+            limit: int = DEFAULT_LIMIT) -> Enqueued:
+    """Queue the e-mails of up to ``limit`` new events. Most events e-mail nobody (an
+    opening, a notice to people without an address), so whether to call again is told
+    by the events taken, not by the rows queued. Call in a transaction of its own."""
     now = now or utcnow()
     is_pg = session.get_bind().dialect.name == "postgresql"
     already = exists().where(_M.c.event_id == _E.c.id)
     rows = take_new(session, CONSUMER, queued=already,
                     limit=limit, final=final_event_id(session) if is_pg else None,
                     columns=[_E.c.payload])
+    return Enqueued(len(rows), rows[-1].id if rows else None, _queue(session, rows, now))
+
+
+def _queue(session: Session, rows, now: dt.datetime) -> int:
+    """Queue the e-mails of the events ``rows`` (id, payload); return how many rows."""
     event_of = {r.payload["notice"]: r.id for r in rows
                 if isinstance(r.payload, dict) and isinstance(r.payload.get("notice"), int)}
     if not event_of:

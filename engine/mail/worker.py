@@ -43,15 +43,22 @@ def run_once(db: Database, settings: SmtpSettings, now: dt.datetime | None = Non
              enqueue_limit: int = DEFAULT_LIMIT, limit: int = 50,
              lease: dt.timedelta = DEFAULT_LEASE, budget: float = DELIVERY_BUDGET,
              concurrency: int = 1, **delivery: Any) -> MailReport:
-    """Queue every new event's e-mails, make due digests, then send what is due, in
-    batches of ``limit`` while they come back full (none started after ``budget`` s)."""
+    """Queue every new event's e-mails (``enqueue_limit`` events at a time, up to
+    `MAX_ENQUEUE_ROUNDS` times), make due digests, then send what is due, in batches of
+    ``limit`` while they come back full (none started after ``budget`` s)."""
     report = MailReport()
+    last = None
     for _ in range(MAX_ENQUEUE_ROUNDS):
         with db.session() as session:
-            queued = enqueue(session, now=now or utcnow(), limit=enqueue_limit)
-        report.queued += queued
-        if queued < enqueue_limit:
+            batch = enqueue(session, now=now or utcnow(), limit=enqueue_limit)
+        report.queued += batch.queued
+        # Go on while batches of events come back full (most events e-mail nobody, so
+        # the rows queued do not tell), unless the same batch came back: on PostgreSQL
+        # a long transaction holds the cursor back (engine/outbox/cursor.py) and the
+        # events past it that e-mail nobody are handed out again until it ends.
+        if batch.events < enqueue_limit or batch.last == last:
             break
+        last = batch.last
     with db.session() as session:
         report.digests = make_digests(session, now=now or utcnow(),
                                       digest_hour=settings.digest_hour)

@@ -126,3 +126,37 @@ def user_id(db, username: str) -> int:
 
     with db.session() as s:
         return s.scalar(select(User.id).where(User.username == username))
+
+
+def work_the_year(url: str, environ: dict[str, str], moments: list[str], barrier,
+                  results) -> None:
+    """A worker process: the jobs ``aksi worker`` runs (engine/cli/clock.py `worker_jobs`:
+    the tick, webhooks, e-mail), all of them at each of ``moments`` in turn, on threads
+    as APScheduler's pool runs them, with the clock travelled to that moment. The
+    workers meet at ``barrier`` before each moment, as if their clocks moved on
+    together. Puts ("ok", moments worked) - or ("error", traceback) - on ``results``."""
+    import os
+    import traceback
+    from concurrent.futures import ThreadPoolExecutor
+
+    import time_machine
+
+    os.environ.update(environ)
+    try:
+        from engine.cli.clock import worker_jobs
+        from engine.store import Database
+
+        db = Database(url)
+        jobs = worker_jobs(db)
+        assert [name for name, _ in jobs] == ["tick", "webhooks", "email"], jobs
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            for iso in moments:
+                barrier.wait(timeout=300)
+                with time_machine.travel(dt.datetime.fromisoformat(iso), tick=False):
+                    for done in [pool.submit(job) for _, job in jobs]:
+                        done.result()
+        db.dispose()
+        results.put(("ok", len(moments)))
+    except BaseException:  # noqa: BLE001 - reported to the test, which fails
+        barrier.abort()
+        results.put(("error", traceback.format_exc()))

@@ -9,12 +9,13 @@ import threading
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.mail import enqueue, list_deliveries, retry, run_once
+from engine.mail.worker import MAX_ENQUEUE_ROUNDS
 from engine.people import actor
 from engine.runtime.nudges import nudge
-from engine.store.models import EmailDelivery
+from engine.store.models import EmailDelivery, Event
 from engine.worker.tick import tick
 
 from .support import (BASE_URL, KEC, REMINDER_AT, UTC, addressed_events, add_people,
@@ -191,8 +192,8 @@ def test_refused_mail_backs_off_then_dies_and_retry_sends_it(province, smtp, def
     with time_machine.travel(REMINDER_AT, tick=False):
         tick(db)
         with db.session() as s:
-            queued = enqueue(s)
-    assert queued
+            batch = enqueue(s)
+    assert batch.queued and batch.events
     moment = REMINDER_AT
     for _ in range(MAX_ATTEMPTS):
         run_once(db, nowhere, moment)
@@ -235,3 +236,56 @@ def test_a_return_lands_in_the_inbox_and_is_mailed_to_those_it_now_waits_for(
     plain = got[0].message.get_payload()[0].get_payload(decode=True).decode()
     assert "Kembalikan oleh budi" in plain and "data balita desa Ăž belum lengkap" in plain
     assert len(smtp.received) == 1  # budi, who returned it, is not waited for
+
+
+def test_one_run_queues_past_batches_of_events_that_mail_nobody(province, smtp, settings):
+    """The year start's and the openings' events e-mail nobody: a run goes on past them,
+    batch after batch, to the reminders (it once stopped at the first batch that queued
+    fewer e-mails than the batch had events, and a national year start's 38,000 events
+    held e-mail back for 38 runs)."""
+    db = province
+    batch = 10
+    with time_machine.travel(REMINDER_AT, tick=False):
+        tick(db)
+        with db.session() as s:
+            events = s.scalar(select(func.count()).select_from(Event))
+        report = run_once(db, settings, enqueue_limit=batch)
+    assert batch * 5 < events < batch * MAX_ENQUEUE_ROUNDS
+    owed = addressed_events(db, "operator", KEC) + addressed_events(db, "operator", "19.01.02")
+    assert owed
+    assert report.delivered == len(owed) + 1  # + budi's digest
+    assert len(smtp.ids()) == len(set(smtp.ids())) == len(owed) + 1
+
+
+def test_a_cursor_held_back_ends_the_run_instead_of_taking_the_same_events_again(
+        db, settings, monkeypatch):
+    """On PostgreSQL a running transaction holds the e-mail cursor back; events past it
+    that e-mail nobody come back batch after batch. The run stops at the first repeat
+    (it would take the same batch 50 times). On SQLite, where no writer runs beside
+    another, the run goes through every batch."""
+    from engine.mail import worker
+    from engine.store import events
+
+    calls = []
+
+    def counted(session, **kw):
+        calls.append(kw["limit"])
+        return enqueue(session, **kw)
+
+    monkeypatch.setattr(worker, "enqueue", counted)
+    slow = None
+    if db.is_postgresql:
+        slow = db.engine.connect()
+        slow_tx = slow.begin()  # drew a transaction id: events may still commit below
+        slow.execute(Event.__table__.insert(), dict(at=REMINDER_AT, kind="open", actor="x"))
+    try:
+        with db.session() as s:
+            for _ in range(35):
+                events.record(s, "open", actor="x", at=REMINDER_AT, region_code=KEC)
+        report = run_once(db, settings, REMINDER_AT, enqueue_limit=10)
+    finally:
+        if slow is not None:
+            slow_tx.rollback()
+            slow.close()
+    assert report.queued == 0
+    assert len(calls) == (2 if db.is_postgresql else 4)
