@@ -403,6 +403,9 @@ class EmailDelivery(Base):
         UniqueConstraint("user_id", "day", name="uq_email_deliveries_user_day"),
         Index("ix_email_deliveries_due", "status", "next_attempt_at"),
         Index("ix_email_deliveries_digest_id", "digest_id"),
+        # Whether an event is queued already (engine/mail/outbox.py): without it SQLite
+        # scanned every row for each event, seconds a batch under the write lock.
+        Index("ix_email_deliveries_event_id", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
