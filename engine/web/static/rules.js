@@ -14,7 +14,7 @@
  * region, cached a year) and each per-region row is named from its row header as
  * validate.region_label names it.
  *
- * The engine's meaning of the operators (engine/forms/logic.py), not json-logic-js's own:
+ * The engine's meaning of the operators (engine/definitions/forms/logic.py), not json-logic-js's own:
  * a `var` that is not filled (absent or null) makes the whole rule not judged, where
  * json-logic-js would read null and compare it (null <= 5 is true in JavaScript);
  * arithmetic and comparisons take numbers only (text is the schema's problem: not
@@ -46,7 +46,7 @@
 
   // -- the engine's operators --------------------------------------------------------------
 
-  /** Thrown when a rule cannot be judged (engine/forms/logic.py: Missing, NOT_JUDGED). */
+  /** Thrown when a rule cannot be judged (engine/definitions/forms/logic.py: Missing, NOT_JUDGED). */
   function Missing(what) { this.what = what; }
 
   function truthy(v) { // Python's bool()
