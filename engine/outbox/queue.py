@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
 from sqlalchemy import Table, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -43,6 +44,8 @@ from ..store import Database
 DEFAULT_LEASE = dt.timedelta(seconds=60)
 BACKOFF_BASE = 30.0  # seconds: the first retry comes within 30 s
 BACKOFF_CAP = 3600.0  # seconds: no wait longer than an hour
+# Pauses (seconds) before writing outcomes again after a transient refusal; None: give up.
+RECORD_PAUSES = (0.2, 1.0, 3.0, None)
 STATUSES = ("pending", "delivered", "dead")
 
 _rng = random.Random()
@@ -189,11 +192,21 @@ def deliver(db: Database, channel: Channel, *, now: dt.datetime | None = None,
     def flush() -> None:
         if not done:
             return
-        with db.session() as session:
-            statuses = [record(session, channel.table, item, outcome,
-                               max_attempts=channel.max_attempts(item),
-                               now=fixed_now or utcnow(), base=backoff_base, cap=backoff_cap,
-                               rng=rng) for item, outcome in done]
+        # What was sent must be written: if it is not, the lease runs out and another
+        # worker sends it again. A transient refusal (SQLite's busy timeout, a PostgreSQL
+        # deadlock or serialization failure) is tried again while the lease lasts.
+        for pause in RECORD_PAUSES:
+            try:
+                with db.session() as session:
+                    statuses = [record(session, channel.table, item, outcome,
+                                       max_attempts=channel.max_attempts(item),
+                                       now=fixed_now or utcnow(), base=backoff_base,
+                                       cap=backoff_cap, rng=rng) for item, outcome in done]
+                break
+            except OperationalError:
+                if pause is None or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
         report.delivered += statuses.count("delivered")
         report.failed += statuses.count("pending")
         report.dead += statuses.count("dead")

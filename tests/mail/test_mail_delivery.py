@@ -325,3 +325,41 @@ def test_whether_an_event_is_queued_is_looked_up_by_index(province, settings):
             assert not [step for step in plan if step.startswith("SCAN email_deliveries")], plan
     finally:
         raw.close()
+
+
+def test_outcomes_refused_once_by_the_database_are_written_again_not_sent_again(
+        province, smtp, settings, monkeypatch):
+    """The database refuses the first write of what was sent (as SQLite's busy timeout
+    would): the outcomes are written on a second try, so nothing waits for its lease to run
+    out and goes again."""
+    from sqlalchemy.exc import OperationalError
+
+    from engine.outbox import queue
+
+    real = queue.record
+    refused = []
+
+    def record_once_refused(*args, **kwargs):
+        if not refused:
+            refused.append(True)
+            raise OperationalError("UPDATE email_deliveries", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "record", record_once_refused)
+    monkeypatch.setattr(queue, "RECORD_PAUSES", (0.01, None), raising=False)
+    db = province
+    with time_machine.travel(REMINDER_AT, tick=False):
+        tick(db)
+        try:
+            run_once(db, settings)
+        except OperationalError:  # what a worker's job did before outcomes were retried
+            pass
+        sent = len(smtp.received)
+    later = REMINDER_AT + dt.timedelta(hours=2)  # every lease long gone
+    with time_machine.travel(later, tick=False):
+        run_once(db, settings, later)
+    assert refused and sent > 0
+    assert len(smtp.received) == sent and len(set(smtp.ids())) == sent  # nothing went again
+    with db.session() as s:
+        statuses = {r.status for r in list_deliveries(s, limit=None)}
+    assert statuses and not statuses & {"pending", "dead"}
