@@ -8,11 +8,11 @@ and whether this user has read it (``read``: runtime/reads.py).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ..people import Actor
-from .reads import is_read
+from .reads import addressed_to, is_read
 from ..store.library import pinned
 from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
 
@@ -21,8 +21,7 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100,
               before: int | None = None) -> list[dict]:
     """Newest first: every item addressed to one of ``user``'s (role, region) pairs;
     ``before``: only items older than the one with that id (paging)."""
-    pairs = {(a.role, a.region_code) for a in user.assignments}
-    if not pairs:
+    if not user.assignments:
         return []
     older = [InboxItem.id < before] if before is not None else []
     addressed = aliased(Region)
@@ -36,8 +35,7 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100,
         .join(Region, Region.code == Task.region_code)
         .join(addressed, addressed.code == InboxItem.region_code)
         .join(Notice, Notice.id == InboxItem.notice_id)
-        .where(or_(*(and_(InboxItem.role == r, InboxItem.region_code == c) for r, c in pairs)),
-               *older)
+        .where(addressed_to(user), *older)
         .order_by(InboxItem.id.desc()).limit(limit)).all()
     # A role is one of its region's level: the definition of that tier names it.
     stored = session.scalars(select(DefinitionRow.content_hash).order_by(DefinitionRow.stored_at))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column, Index, Integer, MetaData, String, Table, bindparam, insert, literal, select, update,
@@ -49,7 +49,38 @@ _NOTICES = Notice.__table__
 _INSERT_NOTICE = Prepared(insert(_NOTICES).values({c: bindparam(c) for c in (
     "task_id", "kind", "rule", "days", "due_at", "fire_at", "status")}))
 _INSERT_INBOX = Prepared(insert(InboxItem.__table__).values({c: bindparam(c) for c in (
-    "notice_id", "task_id", "role", "region_code", "created_at", "message")}))
+    "notice_id", "task_id", "role", "region_code", "unit", "created_at", "message")}))
+
+
+class Recipient(NamedTuple):
+    """Whom an inbox item is addressed to: the holders of ``role`` in ``region_code``;
+    with a ``unit`` (a part's), only those holding it for that unit or for none."""
+
+    role: str
+    region_code: str
+    unit: str | None = None
+
+
+def recipients_of(waiting) -> list[Recipient]:
+    """The recipients, without repeats and in order, of what a stage waits for
+    (`overdue.Waiting`: role, region and unit)."""
+    return sorted({Recipient(w.role, w.region_code, w.unit) for w in waiting},
+                  key=lambda r: (r.role, r.region_code, r.unit or ""))
+
+
+def described(recipients: list[Recipient]) -> list[dict[str, str]]:
+    """The recipients as an event's payload names them (``unit`` only where there is one)."""
+    return [{"role": r.role, "region": r.region_code, **({"unit": r.unit} if r.unit else {})}
+            for r in recipients]
+
+
+def write_inbox(session: Session, *, notice_id: int, task_id: int,
+                recipients: list[Recipient], now: dt.datetime, message: str) -> None:
+    """One inbox row per recipient of a fired notice."""
+    _INSERT_INBOX.write_many(session, [
+        {"notice_id": notice_id, "task_id": task_id, "role": r.role,
+         "region_code": r.region_code, "unit": r.unit, "created_at": now, "message": message}
+        for r in recipients])
 
 
 def offset(kind: str, days: int) -> dt.timedelta:
@@ -232,11 +263,11 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
             skipped.append(notice.id)
             continue
         refs = (stage.reminders if notice.kind == REMINDER else stage.escalations)[notice.rule].to
-        recipients = [r for r in (_recipient(ref, task, tiers) for ref in refs) if r]
+        recipients = [Recipient(*r) for r in (_recipient(ref, task, tiers) for ref in refs) if r]
         message = _message(notice, task, d, stage, regions, now)
-        inbox += [{"notice_id": notice.id, "task_id": task.id, "role": role,
-                   "region_code": code, "created_at": now, "message": message}
-                  for role, code in recipients]
+        inbox += [{"notice_id": notice.id, "task_id": task.id, "role": r.role,
+                   "region_code": r.region_code, "unit": r.unit, "created_at": now,
+                   "message": message} for r in recipients]
         event_rows.append({
             "at": now, "kind": notice.kind, "actor": events.SYSTEM_ACTOR,
             "case_id": task.case_id, "task_id": task.id, "region_code": task.region_code,
@@ -244,7 +275,7 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
             "from_state": task.state, "to_state": task.state,
             "payload": {"notice": notice.id, "rule": notice.rule, "days": notice.days,
                         "due_at": notice.due_at.isoformat(), "message": message,
-                        "recipients": [{"role": r, "region": c} for r, c in recipients]},
+                        "recipients": described(recipients)},
         })
         if notice.kind == REMINDER:
             report.reminders += 1

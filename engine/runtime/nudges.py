@@ -23,7 +23,7 @@ from ..regions.zones import spoken_moment
 from ..store import events
 from ..store.library import pinned
 from ..store.models import FormPart, Notice, Region, Task
-from .notices import _INSERT_INBOX
+from .notices import described, recipients_of, write_inbox
 from .overdue import (NUDGE, Waiting, attach_holders, day_key, days_late, may_chase_in, stored,
                       waiting_for)
 
@@ -68,7 +68,7 @@ def nudge(session: Session, actor: Actor, *, region: str, stage: str, year: int,
     parts = dict(session.execute(select(FormPart.unit, FormPart.state)
                                  .where(FormPart.task_id == task.id)).all())
     waiting = waiting_for(stored(session), task, parts)
-    recipients = sorted({(w.role, w.region_code) for w in waiting})
+    recipients = recipients_of(waiting)
     if not recipients:
         raise Refused(f"tahap '{d.stage(stage).name}' tidak menunggu peran siapa pun", **context)
     late = days_late(task.due_at, place.timezone, now)
@@ -77,13 +77,12 @@ def nudge(session: Session, actor: Actor, *, region: str, stage: str, year: int,
         Notice.__table__.insert().values(
             task_id=task.id, kind=NUDGE, rule=key, days=late, due_at=task.due_at, fire_at=now,
             status="fired", fired_at=now).returning(Notice.__table__.c.id)).scalar_one()
-    _INSERT_INBOX.write_many(session, [
-        {"notice_id": notice_id, "task_id": task.id, "role": role, "region_code": code,
-         "created_at": now, "message": message} for role, code in recipients])
+    write_inbox(session, notice_id=notice_id, task_id=task.id, recipients=recipients, now=now,
+                message=message)
     events.record(session, NUDGE, actor=actor.username, at=now, task=task,
                   from_state=task.state, to_state=task.state,
                   payload={"notice": notice_id, "days_late": late, "message": message,
-                           "recipients": [{"role": r, "region": c} for r, c in recipients],
+                           "recipients": described(recipients),
                            "units": sorted({w.unit for w in waiting if w.unit})})
     attach_holders(session, waiting)
     return Nudged(notice_id, waiting, late)

@@ -1,5 +1,5 @@
-"""Which inbox items a user has read. An item is addressed to a role in a region, so
-every holder of that role sees the same item; whether it is read is each reader's own
+"""Which inbox items a user has read. An item is addressed to a role in a region (and,
+a part's, to a unit), so every holder of that role sees the same item; whether it is read is each reader's own
 (``inbox_reads``: one row per user and item read).
 
 Every function here touches only items addressed to one of the user's (role, region)
@@ -23,11 +23,16 @@ UNREAD_CAP = 100  # the navigation says "99+" beyond: counting further costs for
 
 
 def addressed_to(user: Actor):
-    """The condition on ``InboxItem`` of items addressed to one of ``user``'s roles."""
-    pairs = sorted({(a.role, a.region_code) for a in user.assignments})
-    if not pairs:
+    """The condition on ``InboxItem`` of items addressed to one of ``user``'s roles: in
+    the role's region, and of no unit, of the unit the role is held for, or of any unit
+    where it is held for none (the Camat who returns one unit's part)."""
+    grants = sorted({(a.role, a.region_code, a.unit) for a in user.assignments},
+                    key=lambda g: (g[0], g[1], g[2] or ""))
+    if not grants:
         return false()
-    return or_(*(and_(InboxItem.role == r, InboxItem.region_code == c) for r, c in pairs))
+    return or_(*(and_(InboxItem.role == r, InboxItem.region_code == c,
+                      *([] if u is None else [or_(InboxItem.unit.is_(None), InboxItem.unit == u)]))
+                 for r, c, u in grants))
 
 
 def holders(notice_ids: Iterable[int]):
@@ -36,7 +41,9 @@ def holders(notice_ids: Iterable[int]):
     the item's side). The e-mail channel (engine/mail) sends to them."""
     return (select(InboxItem.notice_id, User.id).distinct()
             .join(Assignment, and_(Assignment.role == InboxItem.role,
-                                   Assignment.region_code == InboxItem.region_code))
+                                   Assignment.region_code == InboxItem.region_code,
+                                   or_(InboxItem.unit.is_(None), Assignment.unit.is_(None),
+                                       Assignment.unit == InboxItem.unit)))
             .join(User, User.id == Assignment.user_id)
             .where(InboxItem.notice_id.in_(list(notice_ids)), User.active))
 

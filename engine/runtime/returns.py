@@ -3,7 +3,8 @@ does not finish the stage) tells those it now waits for, like a notice.
 
 Delivered like ingatkan (runtime/nudges.py): a ``notices`` row (kind ``sent_back``,
 already fired; its ``rule`` is the task version the action makes, so each action has
-its own) and one inbox row per role and region the stage will wait for, in the action's
+its own) and one inbox row per role, region and unit the stage will wait for (a part's
+unit: its holders for another unit are not told), in the action's
 transaction. The action's own event (one per transition) names the notice, the
 recipients and the message in its payload, as the clock's and ingatkan's events do:
 e-mail (engine/mail) finds what to send by that ``notice``.
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..definitions import Definition
 from ..store.models import FormPart, Notice, Region
-from .notices import _INSERT_INBOX
+from .notices import Recipient, described, recipients_of, write_inbox
 from .overdue import stored, waiting_for
 
 SENT_BACK = "sent_back"  # the notice kind (a juknis-neutral name: "returned" is a state there)
@@ -77,13 +78,13 @@ def tell_parts(session: Session, task: Any, definition: Definition, *, trigger: 
 
 
 def _recipients(session: Session, task: Any, state: str, parts: dict[str, str], *,
-                units: set[str] | None = None) -> list[tuple[str, str]]:
-    """(role, region) of those ``task`` waits for once in ``state`` with ``parts``; with
-    ``units``, only those waited for on these units' parts."""
+                units: set[str] | None = None) -> list[Recipient]:
+    """(role, region, unit) of those ``task`` waits for once in ``state`` with ``parts``
+    (unit None: not one part's); with ``units``, only those waited for on these units' parts."""
     after = SimpleNamespace(definition_hash=task.definition_hash, stage=task.stage, state=state,
                             region_code=task.region_code, level=task.level)
-    return sorted({(w.role, w.region_code) for w in waiting_for(stored(session), after, parts)
-                   if units is None or w.unit in units})
+    return recipients_of([w for w in waiting_for(stored(session), after, parts)
+                          if units is None or w.unit in units])
 
 
 def _place(session: Session, task: Any) -> str:
@@ -91,7 +92,7 @@ def _place(session: Session, task: Any) -> str:
     return f"{task.region_code} {name}".strip()
 
 
-def _write(session: Session, task: Any, *, rule: int, recipients: list[tuple[str, str]],
+def _write(session: Session, task: Any, *, rule: int, recipients: list[Recipient],
            message: str, now: dt.datetime) -> dict[str, Any]:
     """The fired notice and one inbox row per recipient; what the event's payload adds."""
     if not recipients:
@@ -101,8 +102,6 @@ def _write(session: Session, task: Any, *, rule: int, recipients: list[tuple[str
             task_id=task.id, kind=SENT_BACK, rule=rule, days=0, due_at=task.due_at,
             fire_at=now, status="fired", fired_at=now).returning(Notice.__table__.c.id)
     ).scalar_one()
-    _INSERT_INBOX.write_many(session, [
-        {"notice_id": notice_id, "task_id": task.id, "role": role, "region_code": code,
-         "created_at": now, "message": message} for role, code in recipients])
-    return {"notice": notice_id, "message": message,
-            "recipients": [{"role": r, "region": c} for r, c in recipients]}
+    write_inbox(session, notice_id=notice_id, task_id=task.id, recipients=recipients, now=now,
+                message=message)
+    return {"notice": notice_id, "message": message, "recipients": described(recipients)}

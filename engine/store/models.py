@@ -331,7 +331,8 @@ class Notice(Base):
 
 
 class InboxItem(Base):
-    """A fired notice, addressed to a role in a region: every holder of it sees it."""
+    """A fired notice, addressed to a role in a region: every holder of it sees it; with a
+    ``unit``, only its holders for that unit and those who hold it for no unit."""
 
     __tablename__ = "inbox"
     __table_args__ = (Index("ix_inbox_recipient", "region_code", "role", "id"),)
@@ -341,6 +342,7 @@ class InboxItem(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(40))
     region_code: Mapped[str] = mapped_column(String(16))  # its tier says the role's level
+    unit: Mapped[str | None] = mapped_column(String(120))  # a part's unit (runtime/reads.py)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     message: Mapped[str] = mapped_column(Text)
 

@@ -212,7 +212,8 @@ def test_a_part_returned_while_the_stage_stays_tells_its_operators(year):
     notice, so e-mail follows), each such return with its own notice."""
     from engine.people import actor
     from engine.runtime.inbox import inbox_for
-    from engine.store.models import Notice
+    from engine.runtime.reads import holders
+    from engine.store.models import Notice, User
 
     puskesmas = part_of(year, "Puskesmas")
     with year.session() as s:
@@ -229,10 +230,18 @@ def test_a_part_returned_while_the_stage_stays_tells_its_operators(year):
                                               "bagian Puskesmas pada tahap 'Analisis Situasi'")
         assert "Data gizi desa belum lengkap" in items[0]["message"]
         assert inbox_for(s, actor(s, name("verifikator", "Setcam"))) == []  # not waited for
+        # The other units' operators are not told of the Puskesmas' part; an operator
+        # holding the role for no unit is (what their inbox shows, what e-mail sends).
+        assert inbox_for(s, actor(s, name("operator", "Setcam"))) == []
+        assert inbox_for(s, actor(s, name("operator", "PLKB"))) == []
+        assert [i["kind"] for i in inbox_for(s, actor(s, name("operator")))] == ["sent_back"]
         event = s.scalars(select(Event).where(Event.kind == "return")).one()
         notice = s.get(Notice, event.payload["notice"])
         assert (notice.kind, notice.status) == ("sent_back", "fired")
-        assert event.payload["recipients"] == [{"role": "operator", "region": KEC}]
+        assert event.payload["recipients"] == [{"role": "operator", "region": KEC,
+                                                "unit": "Puskesmas"}]
+        told = [s.get(User, u).username for _, u in s.execute(holders([notice.id]))]
+        assert sorted(told) == sorted([name("operator"), name("operator", "Puskesmas")])
     with year.session() as s:  # answered, returned again: a second notice of its own
         act_on(s, KEC, STAGE, YEAR, "submit", name("operator", "Puskesmas"), now=NOW)
         act_on(s, KEC, STAGE, YEAR, "return", name("verifikator", "Puskesmas"),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine.errors import NotPermitted, Refused
 from engine.people import actor, add_user
 from engine.runtime import start_year
+from engine.runtime.inbox import inbox_for
 from engine.runtime.nudges import nudge
 from engine.runtime.overdue import Filters, overdue
 from engine.store.models import Event, FormPart, InboxItem, Task
@@ -80,9 +81,14 @@ def test_nudge_reaches_the_waited_for_roles_once_a_day(juknis_year):
         done = nudge(s, actor(s, "camat"), region=KEC, stage=STAGE, year=YEAR, now=JAN_20)
         assert done.days_late == 5
     with juknis_year.session() as s:
-        items = s.execute(select(InboxItem.role, InboxItem.region_code)
+        items = s.execute(select(InboxItem.role, InboxItem.region_code, InboxItem.unit)
                           .order_by(InboxItem.role)).all()
-        assert items == [("operator", KEC), ("verifikator", KEC)]
+        assert items == [("operator", KEC, "Puskesmas"), ("verifikator", KEC, "Setcam")]
+        # Each unit's holders are told of their own part only.
+        assert [i["kind"] for i in inbox_for(s, actor(s, "op-pkm"))] == ["nudge"]
+        assert [i["kind"] for i in inbox_for(s, actor(s, "ver-setcam"))] == ["nudge"]
+        assert inbox_for(s, actor(s, "op-setcam")) == []  # its part is submitted already
+        assert inbox_for(s, actor(s, "ver-plkb")) == []  # verified: nothing to do
         event = s.scalar(select(Event).where(Event.kind == "nudge"))
         assert event.payload["units"] == ["Puskesmas", "Setcam"] and event.actor == "camat"
     with pytest.raises(Refused, match="sudah diingatkan hari ini"):
