@@ -2,8 +2,9 @@
 
 The dashboard of a region reads these instead of the tasks below it, so its cost does
 not grow with the number of tasks. A task counts in its kab/kota and in its provinsi
-(a task of a provinsi or kab/kota in its own region too): ``AREA_TIERS``. A done stage is
-keyed by whether it was done after its deadline and the week it was done (for charts);
+(a task of a provinsi or kab/kota in its own region too): ``AREA_TIERS``; in a provinsi,
+in the row of its kab/kota's shard (`shard_of`), so the dashboards sum over shards. A
+done stage is keyed by whether it was done after its deadline and the week it was done (for charts);
 "overdue now" is the sum of the not-done counts whose deadline has passed, so the clock
 moving on changes no row.
 
@@ -32,12 +33,30 @@ from ..store.models import ProgressCount, Task
 Key = counts.Key
 
 AREA_TIERS = 2  # provinsi (1) and kab/kota (2) keep counters; a kecamatan reads its tasks
+SHARDS = 8  # rows per key of a provinsi, at most
 
 
 @functools.lru_cache(maxsize=100_000)
 def areas_of(region_code: str) -> tuple[str, ...]:
     """The counter areas a task of ``region_code`` counts in."""
     return tuple(a for a in (region_code, *ancestors(region_code)) if tier_of(a) <= AREA_TIERS)
+
+
+@functools.lru_cache(maxsize=100_000)
+def shard_of(region_code: str) -> int:
+    """The counter shard of a task of ``region_code``: its kab/kota's number modulo
+    `SHARDS` (0 for a provinsi's own tasks). One kab/kota's tasks keep one shard, so a
+    kab/kota's rows are not split and year start can count a kecamatan's tasks by its
+    kab/kota; a provinsi's rows are split by kab/kota, so acting in different kab/kota
+    rarely waits on one row (store/counts.py). Readers sum every shard."""
+    parts = region_code.split(".")
+    return int(parts[1]) % SHARDS if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def _keys(region_code: str, year: int, level: str, stage: str, tail: tuple) -> list[Key]:
+    """The counter keys of a task of ``region_code`` in state ``tail`` (`_tail`)."""
+    shard = shard_of(region_code)
+    return [(area, year, level, stage, *tail, shard) for area in areas_of(region_code)]
 
 
 def week_of(done_at: dt.datetime, year: int) -> int:
@@ -61,20 +80,21 @@ def moved(session: Session, task: Any, *, before: str, after: str, due_at: dt.da
     new = _tail(after, due_at, done_after, task.year)
     if old == new:
         return
+    _swap(session, task, old, new)
+
+
+def _swap(session: Session, task: Any, old: tuple, new: tuple) -> None:
+    """One less of ``task`` in state ``old`` (`_tail`), one more in ``new``."""
     counts.add(session, [
-        change for area in areas_of(task.region_code)
-        for change in (((area, task.year, task.level, task.stage, *old), -1),
-                       ((area, task.year, task.level, task.stage, *new), 1))])
+        *((key, -1) for key in _keys(task.region_code, task.year, task.level, task.stage, old)),
+        *((key, 1) for key in _keys(task.region_code, task.year, task.level, task.stage, new))])
 
 
 def deadline_moved(session: Session, task: Any, new_due: dt.datetime) -> None:
     """``task`` (a tasks row, not done) had its deadline moved to ``new_due``."""
     moved_from = _tail(task.state, task.due_at, task.done_at, task.year)
     moved_to = _tail(task.state, new_due, task.done_at, task.year)
-    counts.add(session, [
-        change for area in areas_of(task.region_code)
-        for change in (((area, task.year, task.level, task.stage, *moved_from), -1),
-                       ((area, task.year, task.level, task.stage, *moved_to), 1))])
+    _swap(session, task, moved_from, moved_to)
 
 
 def retallied(session: Session, before: Any | None, after: Any | None) -> None:
@@ -85,8 +105,8 @@ def retallied(session: Session, before: Any | None, after: Any | None) -> None:
     for task, sign in ((before, -1), (after, 1)):
         if task is not None:
             tail = _tail(task.state, task.due_at, task.done_at, task.year)
-            changes += [((area, task.year, task.level, task.stage, *tail), sign)
-                        for area in areas_of(task.region_code)]
+            changes += [(key, sign) for key in _keys(task.region_code, task.year, task.level,
+                                                     task.stage, tail)]
     counts.add(session, changes)
 
 
@@ -104,7 +124,7 @@ def _grouped(session: Session, where: Iterable[Any], by_parent: bool) -> list[tu
         if code is None:
             continue
         tail = _tail(state, due, done_at, year)
-        out += [((area, year, level, stage, *tail), n) for area in areas_of(code)]
+        out += [(key, n) for key in _keys(code, year, level, stage, tail)]
     return out
 
 

@@ -6,15 +6,18 @@ one batch of upserts (``count = count + delta``) just before the transaction com
 from ``Database.session`` and, for sessions committed some other way, from the
 ``before_commit`` event. A rollback drops them with the rest of the transaction.
 
-Concurrency. The counter rows of a provinsi are shared by every stage in it, so on
-PostgreSQL two transactions that move stages of one level, stage and deadline in one
-province both update the same row, and the second waits for the first to commit. Written
-at the very end, in one sorted batch, the rows are held only for the commit itself
-(at most the session's own pending ORM flush runs while they are held), and a transaction waiting for a
-counter row holds no counter row another one could want before it (all are taken in
-one key order), so counters add no deadlock to those the task locks may already have.
-The wait is a commit's length per colliding pair: a province's few clicks per second
-never queue. SQLite serializes every write transaction anyway.
+Concurrency. A counter row is shared by every stage it counts, so on PostgreSQL two
+transactions that move stages of one level, stage and deadline into one row both update
+it, and the second waits for the first to commit. Three things keep that short and rare.
+Written at the very end, in one sorted batch, the rows are held only for the commit
+itself (at most the session's own pending ORM flush runs while they are held). A
+transaction waiting for a counter row holds no counter row another one could want
+before it (all are taken in one key order), so counters add no deadlock to those the
+task locks may already have. And a provinsi's counters are split into ``shard`` rows by
+kab/kota (runtime/counters.py): without it, eight processes acting on kecamatan of one
+provinsi spent over half their server time queued on its rows (benchmarks/scale_out.py),
+one commit after another. Readers sum the shards. SQLite serializes every write
+transaction anyway.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from sqlalchemy.orm import Session
 from .models import ProgressCount
 from .prepared import Prepared
 
-# (area, year, level, stage, state, due_at, late, week)
-Key = Tuple[str, int, str, str, str, dt.datetime, bool, int]
-KEY_COLUMNS = ("area", "year", "level", "stage", "state", "due_at", "late", "week")
+# (area, year, level, stage, state, due_at, late, week, shard)
+Key = Tuple[str, int, str, str, str, dt.datetime, bool, int, int]
+KEY_COLUMNS = ("area", "year", "level", "stage", "state", "due_at", "late", "week", "shard")
 _PENDING = "aksi.progress.pending"
 _TABLE = ProgressCount.__table__
 

@@ -125,7 +125,8 @@ class ProgressCount(Base):
     """How many stages of one level and stage, in one area and year, are in one state with
     one deadline: the counters a region's dashboard reads instead of its tasks.
 
-    ``area`` is a provinsi or kab/kota code; a task counts in each such area it lies in.
+    ``area`` is a provinsi or kab/kota code; a task counts in each such area it lies in,
+    in the ``shard`` of its kab/kota (a row of a provinsi is one of up to eight).
     A done stage is keyed by whether it was done late and the week it was done (week 1 is
     the year's first seven days); every other state by ``late`` False and ``week`` 0.
     Kept in the transaction that changes a task (store/counts.py, runtime/counters.py).
@@ -143,6 +144,9 @@ class ProgressCount(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
     late: Mapped[bool] = mapped_column(primary_key=True)
     week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Which of a provinsi's rows of this key (its kab/kota's, runtime/counters.shard_of):
+    # writers of different kab/kota do not queue on one row. Readers sum over it.
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
 
 

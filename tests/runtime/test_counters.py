@@ -22,33 +22,50 @@ STAGE = "analisis_situasi"
 KEC = BANGKA_KECAMATAN[0]
 
 
-def stored(session) -> Counter:
-    """The counter table, zero rows left out."""
-    return Counter({(r.area, r.year, r.level, r.stage, r.state, r.due_at, r.late, r.week): r.count
-                    for r in session.scalars(select(ProgressCount)) if r.count})
+def stored(session, *, shards: bool = False) -> Counter:
+    """The counter table, zero rows left out: summed over shards (what every reader does),
+    or, ``shards``, row by row."""
+    out: Counter = Counter()
+    for r in session.scalars(select(ProgressCount)):
+        key = (r.area, r.year, r.level, r.stage, r.state, r.due_at, r.late, r.week)
+        out[(*key, r.shard) if shards else key] += r.count
+    return +out
 
 
-def from_tasks(session) -> Counter:
+def from_tasks(session, *, shards: bool = False) -> Counter:
     """What the counters must say, counted here from the tasks (the test's own rules:
-    a task counts in its provinsi and its kab/kota, the first two parts of its code)."""
+    a task counts in its provinsi and its kab/kota, the first two parts of its code; in
+    the shard of its kab/kota's number modulo 8, 0 for a provinsi's own tasks)."""
     out: Counter = Counter()
     for t in session.scalars(select(Task)):
         parts = t.region_code.split(".")
         late = t.done_at is not None and t.done_at > t.due_at
         week = 0 if t.done_at is None else max(1, (t.done_at.date()
                                                    - dt.date(t.year, 1, 1)).days // 7 + 1)
+        shard = int(parts[1]) % 8 if len(parts) > 1 else 0
         for area in {parts[0], ".".join(parts[:2])}:
-            out[(area, t.year, t.level, t.stage, t.state, t.due_at, late, week)] += 1
+            key = (area, t.year, t.level, t.stage, t.state, t.due_at, late, week)
+            out[(*key, shard) if shards else key] += 1
     return out
 
 
 def assert_counted(db) -> None:
     with db.session() as s:
-        expected = from_tasks(s)
-        assert stored(s) == expected
+        expected = from_tasks(s, shards=True)
+        assert stored(s, shards=True) == expected
+        assert stored(s) == from_tasks(s)
         assert recount(s) == len(expected)
     with db.session() as s:
-        assert stored(s) == expected  # the repair path writes the same rows
+        assert stored(s, shards=True) == expected  # the repair path writes the same rows
+
+
+def test_a_provinces_rows_are_split_by_kabkota(started):
+    """A provinsi's rows are split by kab/kota (acting in two kab/kota does not queue on
+    one row); a kab/kota's own rows are not."""
+    with started.session() as s:
+        province = {k[-1] for k in stored(s, shards=True) if k[0] == "19"}
+        assert province == {0, 1, 2, 3, 4, 5, 6, 71 % 8}  # its own; 19.01-19.06; 19.71
+        assert {k[-1] for k in stored(s, shards=True) if k[0] == KABUPATEN_BANGKA} == {1}
 
 
 def test_year_start_counts_every_task(started):
@@ -160,3 +177,28 @@ def test_aksi_db_recount_repairs_counters(started):
     assert result.exit_code == 0, result.output
     assert "dihitung ulang" in result.output
     assert_counted(started)
+
+
+def test_upgrading_fills_the_shards_from_the_tasks(started):
+    """A database whose counters predate the shards (revision 0018: one row per key,
+    which the downgrade sums them into) is recounted into shards by the upgrade."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from engine.store.migrate import config
+
+    with started.session() as s:
+        act_on(s, KEC, STAGE, YEAR, "submit", user("operator", KEC), now=NOW)
+    with started.session() as s:
+        summed = stored(s)
+    command.downgrade(config(started), "0018")
+    columns = {c["name"] for c in sa.inspect(started.engine).get_columns("progress_counts")}
+    assert "shard" not in columns
+    with started.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT area, year, level, stage, state, late, week, "
+                                    "count FROM progress_counts WHERE count <> 0")).all()
+    assert sum(r.count for r in rows) == sum(summed.values())
+    started.upgrade()
+    assert_counted(started)
+    with started.session() as s:
+        assert stored(s) == summed
