@@ -139,3 +139,34 @@ def test_unread_count_is_capped_and_marking_nothing_twice(app, defs):
         assert mark_read(s, who, up_to=10 ** 9, now=NOW) == total
         assert mark_read(s, who, up_to=10 ** 9, now=NOW) == 0
         assert unread_count(s, who) == 0
+
+
+def test_an_item_for_one_units_part_shows_to_that_unit_and_names_it(app, client, defs):
+    """An item addressed to a unit's part (a part returned, ingatkan of a part) is on the
+    page of that unit's holders of the role, named with the unit, and not on another
+    unit's; the JSON twin carries the unit."""
+    from engine.runtime.notices import Recipient, write_inbox
+    from engine.store.models import Notice
+
+    db = app.extensions["aksi.db"]
+    with db.session() as s:
+        for unit in ("Puskesmas", "Setcam"):
+            add_user(s, defs, f"op-{unit.lower()}", role="operator", region=KEC, unit=unit,
+                     password=PASSWORD, now=NOW)
+    tick(db, REMINDERS)
+    with db.session() as s:
+        notice = s.scalars(select(Notice).where(Notice.status == "fired")).first()
+        write_inbox(s, notice_id=notice.id, task_id=notice.task_id, now=REMINDERS,
+                    recipients=[Recipient("operator", KEC, "Puskesmas")],
+                    message="Data gizi desa belum lengkap")
+    mine = [i for i in _items(app, "op-puskesmas") if i["unit"]]
+    assert [(i["unit"], i["message"]) for i in mine] == [("Puskesmas",
+                                                          "Data gizi desa belum lengkap")]
+    assert not any(i["unit"] for i in _items(app, "op-setcam"))
+    assert any(i["unit"] == "Puskesmas" for i in _items(app, user("operator", KEC)))  # no unit
+    sign_in(client, "op-puskesmas")
+    page = client.get("/kotak-masuk").get_data(as_text=True)
+    assert "Untuk Operator Kecamatan (Puskesmas)" in page
+    client.post("/keluar", data={"csrf_token": csrf_token(page.encode())})
+    sign_in(client, "op-setcam")
+    assert "(Puskesmas)" not in client.get("/kotak-masuk").get_data(as_text=True)
