@@ -28,6 +28,6 @@ def inbox_command(ctx: Context, username: str, limit: int, as_json: bool) -> Non
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
     for item in items:
-        role = item["role"] + (f"/{item['unit']}" if item["unit"] else "")
+        role = item["role"] + (f"/{','.join(item['units'])}" if item["units"] else "")
         click.echo(f"{item['at'][:16]} [{role}@{item['region']}] {item['message']}")
     click.echo(f"{len(items)} pesan", err=True)

@@ -72,7 +72,7 @@ def _queue(session: Session, rows, now: dt.datetime) -> int:
                 if isinstance(r.payload, dict) and isinstance(r.payload.get("notice"), int)}
     if not event_of:
         return 0
-    readers = session.execute(holders(event_of)).all()
+    readers = holders(session, event_of)
     prefs = dict(session.execute(
         select(User.id, User.email_pref).where(
             User.id.in_({u for _, u in readers}), User.email.is_not(None),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ..people import Actor
+from .notices import units_of
 from .reads import addressed_to, is_read
 from ..store.library import pinned
 from ..store.models import DefinitionRow, InboxItem, Notice, Region, Task
@@ -27,7 +28,7 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100,
     addressed = aliased(Region)
     rows = session.execute(
         select(InboxItem.id, InboxItem.created_at, InboxItem.role, InboxItem.region_code,
-               InboxItem.unit,
+               InboxItem.units,
                InboxItem.message, Task.region_code.label("task_region"), Task.stage, Task.year,
                Task.state, Task.level, Task.definition_hash, Region.name.label("task_region_name"),
                Region.timezone, addressed.name.label("region_name"), addressed.tier,
@@ -48,7 +49,7 @@ def inbox_for(session: Session, user: Actor, *, limit: int = 100,
         role = tiers.get(r.tier, d).roles.get(r.role)
         out.append({
             "id": r.id, "at": r.created_at.isoformat(), "role": r.role, "region": r.region_code,
-            "unit": r.unit,  # the part's unit it is addressed to (None: the whole stage)
+            "units": units_of(r.units) or None,  # the parts' units (None: the whole stage)
             "task": {"region": r.task_region, "stage": r.stage, "year": r.year},
             "message": r.message, "kind": r.kind, "days": r.days,
             "due_at": r.due_at.isoformat(), "timezone": r.timezone,

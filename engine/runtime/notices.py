@@ -49,29 +49,47 @@ _NOTICES = Notice.__table__
 _INSERT_NOTICE = Prepared(insert(_NOTICES).values({c: bindparam(c) for c in (
     "task_id", "kind", "rule", "days", "due_at", "fire_at", "status")}))
 _INSERT_INBOX = Prepared(insert(InboxItem.__table__).values({c: bindparam(c) for c in (
-    "notice_id", "task_id", "role", "region_code", "unit", "created_at", "message")}))
+    "notice_id", "task_id", "role", "region_code", "units", "created_at", "message")}))
 
 
 class Recipient(NamedTuple):
     """Whom an inbox item is addressed to: the holders of ``role`` in ``region_code``;
-    with a ``unit`` (a part's), only those holding it for that unit or for none."""
+    with ``units`` (parts'), only those holding it for one of them or for none."""
 
     role: str
     region_code: str
-    unit: str | None = None
+    units: tuple[str, ...] = ()
+
+    @property
+    def stored_units(self) -> str | None:
+        """``units`` as the inbox stores them: "|PLKB|Puskesmas|" (None: no unit)."""
+        return "|" + "|".join(self.units) + "|" if self.units else None
+
+
+def units_of(stored: str | None) -> list[str]:
+    """The units of an inbox row's ``units`` (`Recipient.stored_units`)."""
+    return [u for u in (stored or "").split("|") if u]
 
 
 def recipients_of(waiting) -> list[Recipient]:
-    """The recipients, without repeats and in order, of what a stage waits for
-    (`overdue.Waiting`: role, region and unit)."""
-    return sorted({Recipient(w.role, w.region_code, w.unit) for w in waiting},
-                  key=lambda r: (r.role, r.region_code, r.unit or ""))
+    """The recipients, one per role and region, in order, of what a stage waits for
+    (`overdue.Waiting`: role, region and unit): with the units waited for, or none where
+    the role is waited for on the whole stage."""
+    units: dict[tuple[str, str], set[str] | None] = {}
+    for w in waiting:
+        key = (w.role, w.region_code)
+        if w.unit is None or units.get(key, set()) is None:
+            units[key] = None
+        else:
+            units.setdefault(key, set()).add(w.unit)
+    return [Recipient(role, code, tuple(sorted(us or ())))
+            for (role, code), us in sorted(units.items())]
 
 
-def described(recipients: list[Recipient]) -> list[dict[str, str]]:
-    """The recipients as an event's payload names them (``unit`` only where there is one)."""
-    return [{"role": r.role, "region": r.region_code, **({"unit": r.unit} if r.unit else {})}
-            for r in recipients]
+def described(recipients: list[Recipient]) -> list[dict[str, Any]]:
+    """The recipients as an event's payload names them (``units`` only where there are)."""
+    return [{"role": r.role, "region": r.region_code,
+             **({"units": list(r.units)} if r.units else {})} for r in recipients]
 
 
 def write_inbox(session: Session, *, notice_id: int, task_id: int,
@@ -79,7 +97,8 @@ def write_inbox(session: Session, *, notice_id: int, task_id: int,
     """One inbox row per recipient of a fired notice."""
     _INSERT_INBOX.write_many(session, [
         {"notice_id": notice_id, "task_id": task_id, "role": r.role,
-         "region_code": r.region_code, "unit": r.unit, "created_at": now, "message": message}
+         "region_code": r.region_code, "units": r.stored_units, "created_at": now,
+         "message": message}
         for r in recipients])
 
 
@@ -266,7 +285,7 @@ def fire_due(session: Session, now: dt.datetime, *, limit: int = 1000) -> FireRe
         recipients = [Recipient(*r) for r in (_recipient(ref, task, tiers) for ref in refs) if r]
         message = _message(notice, task, d, stage, regions, now)
         inbox += [{"notice_id": notice.id, "task_id": task.id, "role": r.role,
-                   "region_code": r.region_code, "unit": r.unit, "created_at": now,
+                   "region_code": r.region_code, "units": r.stored_units, "created_at": now,
                    "message": message} for r in recipients]
         event_rows.append({
             "at": now, "kind": notice.kind, "actor": events.SYSTEM_ACTOR,

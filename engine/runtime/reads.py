@@ -1,5 +1,5 @@
 """Which inbox items a user has read. An item is addressed to a role in a region (and,
-a part's, to a unit), so every holder of that role sees the same item; whether it is read is each reader's own
+parts', to units), so every holder of that role sees the same item; whether it is read is each reader's own
 (``inbox_reads``: one row per user and item read).
 
 Every function here touches only items addressed to one of the user's (role, region)
@@ -18,34 +18,39 @@ from ..clock import utcnow
 from ..people import Actor
 from ..store.models import Assignment, InboxItem, InboxRead, User
 from ..store.types import UTCDateTime
+from .notices import units_of
 
 UNREAD_CAP = 100  # the navigation says "99+" beyond: counting further costs for nothing
 
 
 def addressed_to(user: Actor):
     """The condition on ``InboxItem`` of items addressed to one of ``user``'s roles: in
-    the role's region, and of no unit, of the unit the role is held for, or of any unit
-    where it is held for none (the Camat who returns one unit's part)."""
+    the role's region, and of no unit, of a unit the role is held for among the item's
+    ``units``, or of any units where it is held for none (the Camat who returns one
+    unit's part)."""
     grants = sorted({(a.role, a.region_code, a.unit) for a in user.assignments},
                     key=lambda g: (g[0], g[1], g[2] or ""))
     if not grants:
         return false()
     return or_(*(and_(InboxItem.role == r, InboxItem.region_code == c,
-                      *([] if u is None else [or_(InboxItem.unit.is_(None), InboxItem.unit == u)]))
+                      *([] if u is None else [or_(InboxItem.units.is_(None),
+                                                  InboxItem.units.contains(f"|{u}|",
+                                                                           autoescape=True))]))
                  for r, c, u in grants))
 
 
-def holders(notice_ids: Iterable[int]):
-    """(notice id, user id) of every active user an inbox item of ``notice_ids`` is
-    addressed to: the users whose inbox shows it (the same rule as `addressed_to`, from
-    the item's side). The e-mail channel (engine/mail) sends to them."""
-    return (select(InboxItem.notice_id, User.id).distinct()
-            .join(Assignment, and_(Assignment.role == InboxItem.role,
-                                   Assignment.region_code == InboxItem.region_code,
-                                   or_(InboxItem.unit.is_(None), Assignment.unit.is_(None),
-                                       Assignment.unit == InboxItem.unit)))
-            .join(User, User.id == Assignment.user_id)
-            .where(InboxItem.notice_id.in_(list(notice_ids)), User.active))
+def holders(session: Session, notice_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(notice id, user id), sorted, of every active user an inbox item of ``notice_ids``
+    is addressed to: the users whose inbox shows it (the rule of `addressed_to`, from the
+    item's side). The e-mail channel (engine/mail) sends to them."""
+    rows = session.execute(
+        select(InboxItem.notice_id, User.id, InboxItem.units, Assignment.unit)
+        .join(Assignment, and_(Assignment.role == InboxItem.role,
+                               Assignment.region_code == InboxItem.region_code))
+        .join(User, User.id == Assignment.user_id)
+        .where(InboxItem.notice_id.in_(list(notice_ids)), User.active)).all()
+    return sorted({(notice, user) for notice, user, units, unit in rows
+                   if units is None or unit is None or unit in units_of(units)})
 
 
 def _user_id(user: Actor):

@@ -335,8 +335,9 @@ class Notice(Base):
 
 
 class InboxItem(Base):
-    """A fired notice, addressed to a role in a region: every holder of it sees it; with a
-    ``unit``, only its holders for that unit and those who hold it for no unit."""
+    """A fired notice, addressed to a role in a region: every holder of it sees it; with
+    ``units``, only its holders for one of those units and those who hold it for no unit
+    (runtime/reads.py). One item per notice, role and region."""
 
     __tablename__ = "inbox"
     __table_args__ = (Index("ix_inbox_recipient", "region_code", "role", "id"),)
@@ -346,7 +347,7 @@ class InboxItem(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(40))
     region_code: Mapped[str] = mapped_column(String(16))  # its tier says the role's level
-    unit: Mapped[str | None] = mapped_column(String(120))  # a part's unit (runtime/reads.py)
+    units: Mapped[str | None] = mapped_column(Text)  # "|PLKB|Puskesmas|" (notices.Recipient)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     message: Mapped[str] = mapped_column(Text)
 

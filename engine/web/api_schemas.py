@@ -115,8 +115,8 @@ SHAPES: dict[str, dict[str, Any]] = {
                              "description": "The task's version read (409 if it moved)."}}},
     "InboxItem": _object(
         {"id": _INT, "at": _TIME, "role": _TEXT, "region": _TEXT,
-         "unit": {"type": ["string", "null"],
-                  "description": "The unit whose part it is about (null: the whole stage)."},
+         "units": {"type": ["array", "null"], "items": _TEXT,
+                   "description": "The units whose parts it is about (null: the whole stage)."},
          "task": _object({"region": _TEXT, "stage": _TEXT, "year": _INT}),
          "message": _TEXT, "kind": _TEXT, "days": {"type": ["integer", "null"]},
          "due_at": _TIME, "timezone": _TEXT, "role_name": _TEXT, "region_name": _TEXT,

@@ -239,8 +239,8 @@ def test_a_part_returned_while_the_stage_stays_tells_its_operators(year):
         notice = s.get(Notice, event.payload["notice"])
         assert (notice.kind, notice.status) == ("sent_back", "fired")
         assert event.payload["recipients"] == [{"role": "operator", "region": KEC,
-                                                "unit": "Puskesmas"}]
-        told = [s.get(User, u).username for _, u in s.execute(holders([notice.id]))]
+                                                "units": ["Puskesmas"]}]
+        told = [s.get(User, u).username for _, u in holders(s, [notice.id])]
         assert sorted(told) == sorted([name("operator"), name("operator", "Puskesmas")])
     with year.session() as s:  # answered, returned again: a second notice of its own
         act_on(s, KEC, STAGE, YEAR, "submit", name("operator", "Puskesmas"), now=NOW)
@@ -328,3 +328,34 @@ def test_three_processes_saving_at_once_lose_nothing(year):
     with year.session() as s:
         saved = parts_of(s, find_task(s, KEC, STAGE, YEAR).id)
         assert {u: p.data for u, p in saved.items()} == parts
+
+
+def test_a_return_of_every_part_is_one_message_for_each_reader(year):
+    """The Camat returning every part addresses the operators of each unit; one who holds
+    the role for no unit sees, counts and marks one message, as each unit's operator does."""
+    from engine.people import actor
+    from engine.runtime.inbox import inbox_for
+    from engine.runtime.reads import mark_read, unread_count
+
+    parts = {unit: part_of(year, unit) for unit in UNITS}
+    for unit in UNITS:
+        with year.session() as s:
+            save_on(s, KEC, STAGE, YEAR, name("operator", unit), parts[unit], now=NOW)
+            act_on(s, KEC, STAGE, YEAR, "submit", name("operator", unit), now=NOW)
+            act_on(s, KEC, STAGE, YEAR, "verify", name("verifikator", unit), now=NOW)
+    with year.session() as s:
+        act_on(s, KEC, STAGE, YEAR, "return", name("approver"), reason="Ulangi semua", now=NOW)
+    with year.session() as s:
+        event = s.scalars(select(Event).where(Event.kind == "return")).one()
+        assert event.payload["recipients"] == [{"role": "operator", "region": KEC,
+                                                "units": sorted(UNITS)}]
+        for unit in UNITS:
+            assert [i["units"] for i in inbox_for(s, actor(s, name("operator", unit)))] == \
+                [sorted(UNITS)]
+        anyone = actor(s, name("operator"))
+        assert len(inbox_for(s, anyone)) == 1 and unread_count(s, anyone) == 1
+        assert mark_read(s, anyone, up_to=10**9, now=NOW) == 1
+    with year.session() as s:
+        assert unread_count(s, actor(s, name("operator"))) == 0
+        # Each unit's operator still has their own unread.
+        assert unread_count(s, actor(s, name("operator", "PLKB"))) == 1

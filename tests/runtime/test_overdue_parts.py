@@ -81,9 +81,9 @@ def test_nudge_reaches_the_waited_for_roles_once_a_day(juknis_year):
         done = nudge(s, actor(s, "camat"), region=KEC, stage=STAGE, year=YEAR, now=JAN_20)
         assert done.days_late == 5
     with juknis_year.session() as s:
-        items = s.execute(select(InboxItem.role, InboxItem.region_code, InboxItem.unit)
+        items = s.execute(select(InboxItem.role, InboxItem.region_code, InboxItem.units)
                           .order_by(InboxItem.role)).all()
-        assert items == [("operator", KEC, "Puskesmas"), ("verifikator", KEC, "Setcam")]
+        assert items == [("operator", KEC, "|Puskesmas|"), ("verifikator", KEC, "|Setcam|")]
         # Each unit's holders are told of their own part only.
         assert [i["kind"] for i in inbox_for(s, actor(s, "op-pkm"))] == ["nudge"]
         assert [i["kind"] for i in inbox_for(s, actor(s, "ver-setcam"))] == ["nudge"]

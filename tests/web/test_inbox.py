@@ -142,9 +142,9 @@ def test_unread_count_is_capped_and_marking_nothing_twice(app, defs):
 
 
 def test_an_item_for_one_units_part_shows_to_that_unit_and_names_it(app, client, defs):
-    """An item addressed to a unit's part (a part returned, ingatkan of a part) is on the
-    page of that unit's holders of the role, named with the unit, and not on another
-    unit's; the JSON twin carries the unit."""
+    """An item addressed to units' parts (a part returned, ingatkan of a part) is on the
+    page of those units' holders of the role, named with the units, and not on another
+    unit's; the JSON carries the units."""
     from engine.runtime.notices import Recipient, write_inbox
     from engine.store.models import Notice
 
@@ -157,16 +157,16 @@ def test_an_item_for_one_units_part_shows_to_that_unit_and_names_it(app, client,
     with db.session() as s:
         notice = s.scalars(select(Notice).where(Notice.status == "fired")).first()
         write_inbox(s, notice_id=notice.id, task_id=notice.task_id, now=REMINDERS,
-                    recipients=[Recipient("operator", KEC, "Puskesmas")],
+                    recipients=[Recipient("operator", KEC, ("PLKB", "Puskesmas"))],
                     message="Data gizi desa belum lengkap")
-    mine = [i for i in _items(app, "op-puskesmas") if i["unit"]]
-    assert [(i["unit"], i["message"]) for i in mine] == [("Puskesmas",
-                                                          "Data gizi desa belum lengkap")]
-    assert not any(i["unit"] for i in _items(app, "op-setcam"))
-    assert any(i["unit"] == "Puskesmas" for i in _items(app, user("operator", KEC)))  # no unit
+    mine = [i for i in _items(app, "op-puskesmas") if i["units"]]
+    assert [(i["units"], i["message"]) for i in mine] == [(["PLKB", "Puskesmas"],
+                                                           "Data gizi desa belum lengkap")]
+    assert not any(i["units"] for i in _items(app, "op-setcam"))
+    assert any(i["units"] for i in _items(app, user("operator", KEC)))  # held for no unit
     sign_in(client, "op-puskesmas")
     page = client.get("/kotak-masuk").get_data(as_text=True)
-    assert "Untuk Operator Kecamatan (Puskesmas)" in page
+    assert "Untuk Operator Kecamatan (PLKB, Puskesmas)" in page
     client.post("/keluar", data={"csrf_token": csrf_token(page.encode())})
     sign_in(client, "op-setcam")
     assert "(Puskesmas)" not in client.get("/kotak-masuk").get_data(as_text=True)

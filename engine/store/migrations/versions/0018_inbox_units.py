@@ -1,5 +1,6 @@
-"""inbox: the unit an item is addressed to (a part returned or chased reaches that
-unit's holders of the role, and those holding the role for no unit; NULL: every holder)
+"""inbox: the units an item is addressed to ("|PLKB|Puskesmas|": a part returned or
+chased reaches those units' holders of the role, and those holding the role for no unit;
+NULL: every holder)
 
 Revision ID: 0018
 Revises: 0017
@@ -17,9 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('inbox', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('unit', sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column('units', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('inbox', schema=None) as batch_op:
-        batch_op.drop_column('unit')
+        batch_op.drop_column('units')
